@@ -1,0 +1,1 @@
+"""Keras callbacks for course-style training (installed as `keras_optims.callbacks`)."""

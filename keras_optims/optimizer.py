@@ -1,0 +1,125 @@
+"""The Keras 3 adapter: what every course optimizer shares.
+
+An optimizer class in this package is thin: it validates its hyperparameters,
+names its slots and points at its rule in `rules.py`. This base class turns
+that into a real `keras.optimizers.Optimizer`:
+
+- slots are created with `add_optimizer_variables` and named after the course
+  symbols (a model variable ``dense/kernel`` gets ``dense_kernel_v``);
+- `update_step` hands the rule to `tensorflow_backend.VariableUpdate`, which
+  runs it XLA-compiled by default;
+- the learning rate, when given as a number, is kept in a float64 variable so
+  that a float64 model sees exactly the α it was given (Keras keeps it in
+  ``floatx()``, float32 by default, and 0.01 would become 0.0099999998);
+- hyperparameters are fixed once the optimizer exists (a compiled update has
+  them baked in); assigning one raises. The learning rate stays settable, as
+  in Keras (callbacks such as `ReduceLROnPlateau` rely on it);
+- `get_config` lists every argument, so `from_config` and `.keras` files
+  rebuild the same optimizer.
+"""
+
+import functools
+
+import keras
+
+from keras_optims import hyperparameters as checks
+from keras_optims.tensorflow_backend import VariableUpdate
+
+KERAS_ARGUMENTS_DOC = """jit_compile: bool, default `True`. Run each variable's update as one
+            XLA-compiled function (also on CPU). `False` runs the same rule as
+            ordinary TensorFlow ops. XLA is also skipped under a
+            `tf.distribute` strategy.
+        **kwargs: Keras's own optimizer arguments (`name`, `weight_decay`,
+            `clipnorm`, `clipvalue`, `global_clipnorm`, `use_ema`,
+            `ema_momentum`, `ema_overwrite_frequency`, `loss_scale_factor`,
+            `gradient_accumulation_steps`), with the meaning they have for
+            `keras.optimizers.Adam` and the other built-ins. They act on the
+            gradient before the rule (clipping, loss scaling, accumulation) or
+            on the weights around it (weight decay, EMA)."""
+
+
+def document(cls):
+    """Splices the shared argument documentation into a class docstring."""
+    cls.__doc__ = cls.__doc__.replace("{{keras_arguments}}", KERAS_ARGUMENTS_DOC)
+    return cls
+
+
+class CourseOptimizer(keras.optimizers.Optimizer):
+    """Base class of the course optimizers for Keras 3 (TensorFlow backend).
+
+    Subclasses set `slot_names` (course symbols, in the order the rule takes
+    them) and `rule` (a function of `rules.py`), and pass their validated
+    hyperparameters as a dict to `__init__`.
+    """
+
+    slot_names = ()
+    rule = None
+
+    def __init__(self, learning_rate, hyperparameters, jit_compile=True, **kwargs):
+        learning_rate = checks.check_learning_rate(learning_rate)
+        jit_compile = checks.check_boolean("jit_compile", jit_compile)
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self._use_float64_learning_rate(learning_rate)
+        self._hyperparameters = dict(hyperparameters)
+        for name, value in self._hyperparameters.items():
+            object.__setattr__(self, name, value)
+        self.jit_compile = jit_compile
+        self._variable_update = VariableUpdate(
+            functools.partial(type(self).rule, **self._hyperparameters),
+            jit_compile=jit_compile,
+        )
+
+    def __setattr__(self, name, value):
+        if name in getattr(self, "_hyperparameters", ()) or (
+            name == "jit_compile" and hasattr(self, "_variable_update")
+        ):
+            raise AttributeError(
+                f"`{name}` of {type(self).__name__} is fixed when the optimizer "
+                f"is created; make a new optimizer with {name}={value!r} instead."
+            )
+        super().__setattr__(name, value)
+
+    def _use_float64_learning_rate(self, learning_rate):
+        old = self._learning_rate
+        if not isinstance(old, keras.Variable):
+            return
+        with keras.name_scope(self.name, caller=self):
+            new = keras.Variable(
+                learning_rate,
+                name="learning_rate",
+                dtype="float64",
+                trainable=False,
+                aggregation="only_first_replica",
+            )
+        self._tracker.replace_tracked_value("variables", old, new)
+        self._learning_rate = new
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        if self.slot_names:
+            slot_lists = self.add_optimizer_variables(var_list, list(self.slot_names))
+            for name, slot_list in zip(self.slot_names, slot_lists):
+                setattr(self, f"_{name}", slot_list)
+
+    def get_slot(self, variable, name):
+        """The slot `name` (one of `slot_names`) that belongs to `variable`."""
+        if name not in self.slot_names:
+            allowed = ", ".join(repr(n) for n in self.slot_names) or "none"
+            raise ValueError(
+                f"{type(self).__name__} has no slot {name!r}; its slots: {allowed}."
+            )
+        return getattr(self, f"_{name}")[self._get_variable_index(variable)]
+
+    def update_step(self, gradient, variable, learning_rate):
+        if isinstance(variable, keras.Variable):
+            variable = variable.value
+        slots = tuple(self.get_slot(variable, name).value for name in self.slot_names)
+        self._variable_update(variable, gradient, slots, learning_rate, self.iterations + 1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self._hyperparameters)
+        config["jit_compile"] = self.jit_compile
+        return config

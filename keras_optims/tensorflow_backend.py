@@ -1,0 +1,92 @@
+"""Everything TensorFlow-specific about applying a rule to a variable.
+
+The optimizer classes (both Keras flavours) hand a rule from `rules.py` to a
+`VariableUpdate`, which runs it on TensorFlow variables:
+
+- the rule's new values are assigned to the variable and its slots inside one
+  ``tf.function(jit_compile=True)``, so XLA fuses the element-wise math and a
+  step reads ``W``, ``dW`` and the slots once (also on CPU, where Keras's
+  ``jit_compile="auto"`` leaves XLA off). One compiled function serves every
+  variable of the same shape and dtype;
+- the learning rate and the step enter as float64 scalars, converted without
+  a detour through float32 (``tf.cast(0.9, tf.float64)`` would first make the
+  Python float a float32 tensor and give 0.89999997…);
+- a sparse gradient (``tf.IndexedSlices``, e.g. from ``Embedding``) is made
+  dense first: the course's rule updates every row, so the averages of rows
+  with no gradient in this batch still decay, exactly as with a dense zero
+  gradient.
+
+XLA is not used (the same rule runs as ordinary TensorFlow ops) when the
+optimizer was built with ``jit_compile=False`` or when the update runs under a
+``tf.distribute`` strategy other than the default one, where a variable is a
+distributed value that an XLA function cannot take as an argument.
+"""
+
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+
+class TensorMath:
+    """The two operations `rules.py` asks of a tensor library."""
+
+    sqrt = staticmethod(tf.sqrt)
+
+    @staticmethod
+    def like(x, reference):
+        return tf.cast(x, reference.dtype)
+
+
+def as_float64(value):
+    """A scalar learning rate or step as an exact float64 tensor."""
+    if isinstance(value, (numbers.Real, np.number)):
+        return tf.constant(float(value), dtype=tf.float64)
+    return tf.cast(value, tf.float64)
+
+
+def dense(gradient):
+    """The gradient as a dense tensor (see the module docstring)."""
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.convert_to_tensor(gradient)
+    return gradient
+
+
+class VariableUpdate:
+    """Applies ``rule(W, dW, *slots, lr=…, t=…, math=…)`` to TF variables.
+
+    Args:
+        rule: a function of `rules.py` with its hyperparameters bound
+            (``functools.partial``); it returns ``(W, *slots)``.
+        jit_compile: compile the update with XLA (see the module docstring).
+    """
+
+    def __init__(self, rule, jit_compile=True):
+        self._rule = rule
+        self.jit_compile = jit_compile
+        self._compiled = tf.function(self._update, jit_compile=True, autograph=False)
+
+    def _update(self, variable, gradient, slots, learning_rate, step):
+        new_values = self._rule(
+            variable.read_value(),
+            gradient,
+            *(slot.read_value() for slot in slots),
+            lr=learning_rate,
+            t=step,
+            math=TensorMath,
+        )
+        for target, value in zip((variable, *slots), new_values):
+            target.assign(value)
+
+    def uses_xla(self):
+        """Whether the next update runs XLA-compiled."""
+        return self.jit_compile and not tf.distribute.has_strategy()
+
+    def __call__(self, variable, gradient, slots, learning_rate, step):
+        """Updates `variable` (a `tf.Variable`) and `slots` (a tuple of them)."""
+        gradient = tf.cast(dense(gradient), variable.dtype)
+        args = (variable, gradient, slots, as_float64(learning_rate), as_float64(step))
+        if self.uses_xla():
+            self._compiled(*args)
+        else:
+            self._update(*args)
