@@ -9,6 +9,6 @@ import pytest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(0)
     yield

@@ -1,0 +1,221 @@
+"""The optimizers inside real Keras: every execution mode, XLA, fit, Keras's
+own optimizer arguments, schedules, mixed dtypes and sparse gradients."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+import keras_optims
+from registry import CASE_IDS, CASES, SPECS, make
+from support import RTOL, assert_steps_close, random_gradients, run_steps, tensor
+
+SHAPES = [(3, 4), (4,)]
+
+
+def gradient_sequence(steps, dtype="float32", seed=0):
+    rng = np.random.default_rng(seed)
+    return [[rng.standard_normal(shape).astype(dtype) for shape in SHAPES] for _ in range(steps)]
+
+
+def run_mode(optimizer, mode, grads, dtype="float32"):
+    """Runs `grads` through `optimizer` in one execution mode; returns the
+    variables and slots after each step as lists of arrays."""
+    variables = [keras.Variable(np.linspace(-1, 1, np.prod(s)).reshape(s).astype(dtype)) for s in SHAPES]
+    apply = lambda gs: optimizer.apply(gs, variables)  # noqa: E731
+    if mode == "tf.function":
+        apply = tf.function(apply)
+    elif mode == "tf.function(jit_compile=True)":
+        apply = tf.function(apply, jit_compile=True)
+    history = []
+    for gs in grads:
+        apply([tf.constant(g) for g in gs])
+        state = [v.numpy().copy() for v in variables]
+        state += [optimizer.get_slot(v, n).numpy().copy() for v in variables for n in optimizer.slot_names]
+        history.append(state)
+    return history
+
+
+MODES = ["eager", "tf.function", "tf.function(jit_compile=True)"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_every_execution_mode_gives_the_same_steps(case):
+    grads = gradient_sequence(5)
+    reference = run_mode(make(case, jit_compile=False), "eager", grads)
+    for jit_compile in (True, False):
+        for mode in MODES:
+            history = run_mode(make(case, jit_compile=jit_compile), mode, grads)
+            for step, (got, want) in enumerate(zip(history, reference), start=1):
+                for a, b in zip(got, want):
+                    # Same float32 rule; XLA may fuse and order operations
+                    # differently, so agreement is to float32 rounding.
+                    np.testing.assert_allclose(
+                        a, b, rtol=RTOL["float32"], atol=1e-7,
+                        err_msg=f"{mode}, jit_compile={jit_compile}, step {step}",
+                    )
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_update_is_xla_compiled_unless_disabled(jit_compile):
+    opt = keras_optims.Adam(jit_compile=jit_compile)
+    compiled = opt._variable_update._compiled
+    run_mode(opt, "eager", gradient_sequence(2))
+    # One XLA trace per distinct (shape, dtype), shared by all variables.
+    assert compiled.experimental_get_tracing_count() == (len(SHAPES) if jit_compile else 0)
+
+
+def regression_data(n=256, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 4)).astype("float32")
+    y = (X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.1 * rng.standard_normal(n)).astype("float32")
+    return X, y[:, None]
+
+
+def small_model(dtype="float32"):
+    return keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="tanh", dtype=dtype), keras.layers.Dense(1)]
+    )
+
+
+@pytest.mark.parametrize("model_jit_compile", [False, True])
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_fit_reduces_the_loss(case, model_jit_compile):
+    X, y = regression_data()
+    model = small_model()
+    optimizer = make(case)
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=model_jit_compile)
+    history = model.fit(X, y, batch_size=32, epochs=8, verbose=0).history["loss"]
+    assert np.all(np.isfinite(history))
+    assert history[-1] < 0.5 * history[0], history
+    assert int(optimizer.iterations.numpy()) == 8 * 256 // 32
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_mixed_float32_and_float64_variables(case):
+    """One optimizer updating a float64 and a float32 variable gives each the
+    result it gets alone, and keeps its slots in the variable's dtype."""
+    grads = random_gradients(10, 6, "float64")
+    opt = make(case)
+    w64 = keras.Variable(np.ones(6), dtype="float64")
+    w32 = keras.Variable(np.ones(6), dtype="float32")
+    for g in grads:
+        opt.apply([tensor(g, "float64"), tensor(g, "float32")], [w64, w32])
+    alone64, _ = run_steps(make(case), np.ones(6), grads, "float64")
+    alone32, _ = run_steps(make(case), np.ones(6), grads, "float32")
+    np.testing.assert_array_equal(w64.numpy(), alone64[-1])
+    np.testing.assert_array_equal(w32.numpy(), alone32[-1])
+    for name in opt.slot_names:
+        assert opt.get_slot(w64, name).dtype == "float64"
+        assert opt.get_slot(w32, name).dtype == "float32"
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_fit_with_mixed_dtype_layers(case):
+    X, y = regression_data()
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="tanh", dtype="float64"), keras.layers.Dense(1)]
+    )
+    model.compile(optimizer=make(case), loss="mse")
+    history = model.fit(X, y, batch_size=32, epochs=8, verbose=0).history["loss"]
+    assert history[-1] < 0.5 * history[0], history
+    assert {w.dtype for w in model.trainable_weights} == {"float32", "float64"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_state_is_the_course_state_plus_keras_counters(case):
+    opt = make(case)
+    W = keras.Variable(np.zeros((2, 3)), name="kernel")
+    opt.build([W])
+    names = [v.name for v in opt.variables]
+    slots = SPECS[case[1]].slots
+    assert names == ["iteration", "learning_rate"] + [f"kernel_{s}" for s in slots]
+    assert opt.slot_names == slots
+    with pytest.raises(ValueError, match="has no slot 'm'"):
+        opt.get_slot(W, "m")
+
+
+def test_learning_rate_is_exact_in_float64():
+    """Keras keeps a float learning rate in a float32 variable (0.01 becomes
+    0.009999999776); ours is float64, so a float64 step uses α exactly."""
+    opt = keras_optims.GradientDescent(learning_rate=0.01)
+    assert opt.learning_rate.dtype == "float64"
+    assert float(opt.learning_rate.numpy()) == 0.01
+    assert opt.get_config()["learning_rate"] == 0.01
+    W, _ = run_steps(opt, [0.0], [[1.0]], "float64")
+    assert W[0][0] == -0.01
+
+
+# Keras's own optimizer arguments act around the rule. Compared against the
+# Keras built-in with the same rule (GradientDescent = SGD; Adam in Keras's ε
+# mode = keras Adam), in float64 with dyadic values so that Keras's float32
+# casts of hyperparameters are exact and only rounding order can differ.
+KERAS_ARGUMENTS = [
+    {"clipnorm": 0.5},
+    {"clipvalue": 0.25},
+    {"global_clipnorm": 0.5},
+    {"weight_decay": 0.125},
+    {"use_ema": True, "ema_momentum": 0.875, "ema_overwrite_frequency": 3},
+    {"loss_scale_factor": 4.0},
+    {"gradient_accumulation_steps": 3},
+]
+PAIRS = {
+    "GradientDescent": (
+        lambda **kw: keras_optims.GradientDescent(learning_rate=0.25, **kw),
+        lambda **kw: keras.optimizers.SGD(learning_rate=0.25, **kw),
+    ),
+    "Adam": (
+        lambda **kw: keras_optims.Adam(2.0**-5, 0.875, 1 - 2.0**-10, 2.0**-20, "keras", **kw),
+        lambda **kw: keras.optimizers.Adam(2.0**-5, 0.875, 1 - 2.0**-10, 2.0**-20, **kw),
+    ),
+}
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=list(PAIRS))
+@pytest.mark.parametrize("kwargs", KERAS_ARGUMENTS, ids=lambda kw: ",".join(kw))
+def test_keras_optimizer_arguments_work_as_for_builtins(pair, kwargs):
+    ours, theirs = PAIRS[pair]
+    grads = random_gradients(12, 8, "float64", seed=3)
+    W_ours, _ = run_steps(ours(**kwargs), np.linspace(-1, 1, 8), grads, "float64")
+    W_keras, _ = run_steps(theirs(**kwargs), np.linspace(-1, 1, 8), grads, "float64")
+    assert_steps_close(W_ours, W_keras, "float64", atol=1e-15)
+    W_plain, _ = run_steps(ours(), np.linspace(-1, 1, 8), grads, "float64")
+    assert not np.allclose(W_ours, W_plain, rtol=1e-9, atol=0), "the argument had no effect"
+
+
+LEARNING_RATES = {
+    "schedule": lambda: keras.optimizers.schedules.ExponentialDecay(2.0**-5, decay_steps=3, decay_rate=0.5),
+    "callable": lambda: (lambda: 2.0**-6),
+}
+
+
+@pytest.mark.parametrize("kind", LEARNING_RATES)
+def test_schedules_and_callables_as_learning_rate(kind):
+    grads = random_gradients(10, 8, "float32", seed=4)
+    args = dict(beta_1=0.875, beta_2=1 - 2.0**-10, epsilon=2.0**-20)
+    ours = keras_optims.Adam(LEARNING_RATES[kind](), epsilon_mode="keras", **args)
+    theirs = keras.optimizers.Adam(LEARNING_RATES[kind](), **args)
+    W_ours, _ = run_steps(ours, np.ones(8), grads, "float32")
+    W_keras, _ = run_steps(theirs, np.ones(8), grads, "float32")
+    assert_steps_close(W_ours, W_keras, "float32", atol=1e-6)
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_sparse_gradient_equals_the_dense_gradient_with_zero_rows(case):
+    """Course math on the whole variable: rows without a gradient this step
+    still see their averages decay, as with a dense zero gradient."""
+    rng = np.random.default_rng(5)
+    sparse_opt, dense_opt = make(case), make(case)
+    W_sparse = keras.Variable(np.ones((6, 3), "float32"))
+    W_dense = keras.Variable(np.ones((6, 3), "float32"))
+    for step in range(4):
+        rows = np.array([step % 6, (step + 2) % 6])
+        values = rng.standard_normal((2, 3)).astype("float32")
+        sparse = tf.IndexedSlices(tf.constant(values), tf.constant(rows), tf.constant([6, 3]))
+        sparse_opt.apply([sparse], [W_sparse])
+        dense_opt.apply([tf.convert_to_tensor(sparse)], [W_dense])
+        np.testing.assert_array_equal(W_sparse.numpy(), W_dense.numpy())
+        for name in sparse_opt.slot_names:
+            np.testing.assert_array_equal(
+                sparse_opt.get_slot(W_sparse, name).numpy(), dense_opt.get_slot(W_dense, name).numpy()
+            )
