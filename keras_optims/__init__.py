@@ -8,6 +8,7 @@ Importing the package registers every class for Keras serialization, so a
 saved `.keras` model loads without `custom_objects`.
 """
 
+from keras_optims import callbacks, schedules
 from keras_optims.adam import Adam
 from keras_optims.gradient_descent import GradientDescent
 from keras_optims.momentum import Momentum
@@ -15,4 +16,4 @@ from keras_optims.rmsprop import RMSProp
 
 __version__ = "0.1.0"
 
-__all__ = ["Adam", "GradientDescent", "Momentum", "RMSProp"]
+__all__ = ["Adam", "GradientDescent", "Momentum", "RMSProp", "callbacks", "schedules"]

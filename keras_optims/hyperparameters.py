@@ -21,8 +21,11 @@ import numpy as np
 __all__ = [
     "check_boolean",
     "check_choice",
+    "check_count",
     "check_decay",
+    "check_factor",
     "check_learning_rate",
+    "check_nonnegative",
     "check_positive",
 ]
 
@@ -57,6 +60,38 @@ def check_positive(name, value):
             f"Argument `{name}` must be finite and > 0. {_received(name, value)}"
         )
     return number
+
+
+def check_nonnegative(name, value):
+    """A finite number ≥ 0 (a decay rate, where 0 means no decay)."""
+    number = _number(name, value, "that is finite and >= 0")
+    if not (math.isfinite(number) and number >= 0):
+        raise ValueError(
+            f"Argument `{name}` must be finite and >= 0. {_received(name, value)}"
+        )
+    return number
+
+
+def check_factor(name, value):
+    """A multiplicative decay per period: 0 < rate ≤ 1 (1 means no decay)."""
+    number = _number(name, value, "in (0, 1]")
+    if not 0.0 < number <= 1.0:
+        raise ValueError(f"Argument `{name}` must be in (0, 1]. {_received(name, value)}")
+    return number
+
+
+def check_count(name, value, minimum=1):
+    """An integer ≥ `minimum` (steps per epoch, epochs). Returns a Python int."""
+    if not isinstance(value, numbers.Integral) or _is_bool(value):
+        raise TypeError(
+            f"Argument `{name}` must be an integer >= {minimum}, not "
+            f"{type(value).__name__}. {_received(name, value)}"
+        )
+    if value < minimum:
+        raise ValueError(
+            f"Argument `{name}` must be an integer >= {minimum}. {_received(name, value)}"
+        )
+    return int(value)
 
 
 def check_decay(name, value):

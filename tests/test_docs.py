@@ -12,12 +12,22 @@ from registry import SPECS
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+def readme_python_blocks():
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
 def test_readme_usage_snippet_runs():
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert blocks, "README has no python example"
     namespace = {}
-    exec(blocks[0].replace("epochs=10", "epochs=1"), namespace)  # noqa: S102
+    exec(readme_python_blocks()[0].replace("epochs=10", "epochs=1"), namespace)  # noqa: S102
     assert isinstance(namespace["model"].optimizer, keras_optims.Adam)
+
+
+def test_readme_decay_snippet_prints_what_it_says(capsys):
+    block = next(b for b in readme_python_blocks() if "InverseTimeEpochDecay" in b)
+    exec(block, {})  # noqa: S102
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == str([0.1, 0.1, 0.05, 0.05, 0.1 / 3, 0.1 / 3])
+    assert len(eval(printed[1])) == 6  # noqa: S307
 
 
 def test_readme_error_messages_are_the_real_ones():

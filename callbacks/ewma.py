@@ -1,0 +1,138 @@
+"""Exponentially weighted averages of per-batch metrics."""
+
+import warnings
+
+import keras
+
+from keras_optims import hyperparameters as checks
+from keras_optims.callbacks.serializable import SerializableCallback
+
+
+def _monitors(monitor):
+    names = [monitor] if isinstance(monitor, str) else monitor
+    if (
+        not isinstance(names, (list, tuple))
+        or not names
+        or not all(isinstance(n, str) and n for n in names)
+    ):
+        raise TypeError(
+            "Argument `monitor` must be a metric name or a non-empty list of "
+            f"metric names. Received: monitor={monitor!r}"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"Argument `monitor` names a metric twice. Received: monitor={monitor!r}")
+    return list(names)
+
+
+@keras.saving.register_keras_serializable(package="keras_optims")
+class EWMA(SerializableCallback):
+    """Smooths the per-batch values of metrics as the course smooths the noisy
+    mini-batch cost.
+
+        V₀ = 0
+        V_t = β·V_{t−1} + (1 − β)·θ_t        (the recursion, never corrected)
+        reported: V_t / (1 − βᵗ)             (bias_correction=True, the default)
+                  V_t                        (bias_correction=False)
+
+    θ_t is the metric of the t-th batch, with t counted from the start of
+    training (the `fit` call) across epochs. β = 0.9 averages over roughly
+    the last 1/(1 − β) = 10 batches.
+
+    Keras does not log each batch's own value: its batch logs hold the mean of
+    the epoch so far, m_k after k batches. The callback recovers the batch's
+    value as θ = k·m_k − (k−1)·m_{k−1} (k counted within the epoch) and
+    smooths that. The recovered value inherits the rounding of the logged
+    means, about k·ulp(m): for a float32 loss near 1 and 1,000 batches per
+    epoch, ~1e-4. With `steps_per_execution = n > 1` Keras calls back once
+    per n batches; the callback then recovers the mean of those batches and
+    applies it n times (V ← βⁿ·V + (1 − βⁿ)·θ), so t still counts batches.
+
+    What it writes into the logs, so that `History`, `CSVLogger` and
+    `TensorBoard` (listed after it in `callbacks=[…]`) record it:
+    - per batch: `ewma_<monitor>` and `batch_<monitor>` (the recovered value);
+    - per epoch: `ewma_<monitor>` at the epoch's last batch.
+    `self.history` keeps both per-batch series as lists, for plots.
+
+    A monitor that never appears in the batch logs (a typo, or a validation
+    metric, which Keras logs only per epoch) causes one warning that lists the
+    available names, and is skipped.
+
+    Resuming (`BackupAndRestore`): the average is rebuilt, not restored. Each
+    `fit` call starts from V = 0, t = 0 at its first batch, so after a restart
+    the reported average is again bias-corrected from the resumed batch on.
+
+    Args:
+        monitor: a metric name (`"loss"`, `"accuracy"`, …) or a list of them.
+        beta: β in [0, 1).
+        bias_correction: bool, report V_t / (1 − βᵗ) instead of V_t.
+    """
+
+    def __init__(self, monitor="loss", beta=0.9, bias_correction=True):
+        super().__init__()
+        self.monitor = _monitors(monitor)
+        self.beta = checks.check_decay("beta", beta)
+        self.bias_correction = checks.check_boolean("bias_correction", bias_correction)
+        self.history = {}
+        self._reset()
+
+    def _reset(self):
+        self.t = 0  # batches since the start of training
+        self._k = 0  # batches since the start of the epoch
+        self._average = {name: 0.0 for name in self.monitor}
+        self._epoch_mean = {name: 0.0 for name in self.monitor}
+        self._last = {}
+        self._seen = set()
+        self._warned = False
+        self.history = {f"{kind}_{name}": [] for name in self.monitor for kind in ("batch", "ewma")}
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._k = 0
+        self._epoch_mean = {name: 0.0 for name in self.monitor}
+        self._last = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        k = batch + 1
+        steps, previous_k = k - self._k, self._k
+        self._k = k
+        self.t += steps
+        decay = self.beta**steps
+        correction = 1.0 - self.beta**self.t if self.bias_correction else 1.0
+        for name in self.monitor:
+            if logs is None or name not in logs:
+                continue
+            self._seen.add(name)
+            mean = float(logs[name])
+            value = (k * mean - previous_k * self._epoch_mean[name]) / steps
+            self._epoch_mean[name] = mean
+            self._average[name] = decay * self._average[name] + (1.0 - decay) * value
+            reported = self._average[name] / correction
+            logs[f"batch_{name}"] = value
+            logs[f"ewma_{name}"] = reported
+            self._last[name] = reported
+            self.history[f"batch_{name}"].append(value)
+            self.history[f"ewma_{name}"].append(reported)
+
+    def on_epoch_end(self, epoch, logs=None):
+        missing = [name for name in self.monitor if name not in self._seen]
+        if missing and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"EWMA: {', '.join(repr(m) for m in missing)} never appeared in the "
+                "batch logs, so it is not averaged. Batch logs hold: "
+                f"{', '.join(sorted(k for k in (logs or {}) if not k.startswith(('val_', 'ewma_'))))}. "
+                "(Validation metrics are only logged per epoch.)",
+                stacklevel=2,
+            )
+        if logs is not None:
+            for name, value in self._last.items():
+                logs[f"ewma_{name}"] = value
+
+    def get_config(self):
+        return {
+            "monitor": self.monitor[0] if len(self.monitor) == 1 else list(self.monitor),
+            "beta": self.beta,
+            "bias_correction": self.bias_correction,
+        }

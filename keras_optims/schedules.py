@@ -1,0 +1,226 @@
+"""Learning-rate decay per epoch, as the course describes it.
+
+The course lowers α once per epoch. A Keras schedule is called with the
+optimizer's step counter, so each schedule here takes `steps_per_epoch` and
+works with the 0-based epoch
+
+    e = ⌊step / steps_per_epoch⌋
+
+(integer division, exact at any step). The schedules work for any Keras
+optimizer, ours or the built-ins, in eager mode, inside `tf.function` and
+inside XLA-compiled training steps. Their values are float64 tensors: a
+float64 model gets α exactly, and every optimizer rounds it once to each
+variable's dtype.
+
+| schedule | α at epoch e | Keras built-in that gives the same values |
+| --- | --- | --- |
+| `InverseTimeEpochDecay` | α₀ / (1 + decay_rate·⌊e/T⌋) | `InverseTimeDecay(α₀, decay_steps=steps_per_epoch·T, decay_rate=…, staircase=True)` |
+| `ExponentialEpochDecay` | α₀·rateᵉ | `ExponentialDecay(α₀, decay_steps=steps_per_epoch, decay_rate=rate, staircase=True)` |
+| `InverseSqrtEpochDecay` | α₀·k/√(e + 1) | none |
+| `EpochStaircase` | values[i] for boundaries[i−1] ≤ e < boundaries[i] | `PiecewiseConstantDecay([b·steps_per_epoch − 1 for b in boundaries], values)` |
+
+The built-ins compute in float32, so they agree to float32 rounding.
+"""
+
+import keras
+import tensorflow as tf
+
+from keras_optims import hyperparameters as checks
+
+
+class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Base class: maps the step to the 0-based epoch and calls `at_epoch`.
+
+    Subclasses implement `at_epoch(epoch)` (``epoch``: an int64 scalar
+    tensor; returns a float64 scalar tensor) and list their arguments in
+    `get_config`.
+    """
+
+    def __init__(self, steps_per_epoch, name=None):
+        super().__init__()
+        self.steps_per_epoch = checks.check_count("steps_per_epoch", steps_per_epoch)
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Argument `name` must be a string or None. Received: name={name!r}")
+        self.name = name
+
+    def epoch(self, step):
+        """⌊step / steps_per_epoch⌋ as an int64 tensor."""
+        return tf.math.floordiv(tf.cast(step, tf.int64), self.steps_per_epoch)
+
+    def __call__(self, step):
+        with tf.name_scope(self.name or type(self).__name__):
+            return self.at_epoch(self.epoch(step))
+
+    def at_epoch(self, epoch):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"steps_per_epoch": self.steps_per_epoch, "name": self.name}
+
+
+def _float64(x):
+    return tf.cast(x, tf.float64)
+
+
+@keras.saving.register_keras_serializable(package="keras_optims")
+class InverseTimeEpochDecay(EpochSchedule):
+    """The course's decay: α = α₀ / (1 + decay_rate·epoch), optionally in stairs.
+
+        α_e = α₀ / (1 + decay_rate·⌊e / T⌋)
+
+    With `time_interval` T = 1 this is the formula of the course notes; with
+    T > 1 the rate drops every T epochs (a staircase).
+
+    | symbol | argument                |
+    | ------ | ----------------------- |
+    | α₀     | `initial_learning_rate` |
+    |        | `decay_rate` (≥ 0)      |
+    | T      | `time_interval` (≥ 1)   |
+
+    Equivalent Keras built-in: `keras.optimizers.schedules.InverseTimeDecay(
+    α₀, decay_steps=steps_per_epoch·T, decay_rate=decay_rate, staircase=True)`.
+
+    Args:
+        initial_learning_rate: α₀, finite and > 0.
+        decay_rate: finite and ≥ 0 (0 keeps α₀).
+        steps_per_epoch: integer ≥ 1, the number of optimizer steps per
+            epoch (in `fit`: ⌈examples / batch_size⌉).
+        time_interval: integer ≥ 1, the epochs between two decreases.
+        name: optional name scope for the computation.
+    """
+
+    def __init__(self, initial_learning_rate, decay_rate, steps_per_epoch, time_interval=1, name=None):
+        super().__init__(steps_per_epoch, name)
+        self.initial_learning_rate = checks.check_positive("initial_learning_rate", initial_learning_rate)
+        self.decay_rate = checks.check_nonnegative("decay_rate", decay_rate)
+        self.time_interval = checks.check_count("time_interval", time_interval)
+
+    def at_epoch(self, epoch):
+        periods = _float64(tf.math.floordiv(epoch, self.time_interval))
+        return self.initial_learning_rate / (1.0 + self.decay_rate * periods)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_rate": self.decay_rate,
+            "time_interval": self.time_interval,
+            **super().get_config(),
+        }
+
+
+@keras.saving.register_keras_serializable(package="keras_optims")
+class ExponentialEpochDecay(EpochSchedule):
+    """Exponential decay per epoch.
+
+        α_e = α₀·rateᵉ
+
+    The course's example rate is 0.95.
+
+    Equivalent Keras built-in: `keras.optimizers.schedules.ExponentialDecay(
+    α₀, decay_steps=steps_per_epoch, decay_rate=rate, staircase=True)`.
+
+    Args:
+        initial_learning_rate: α₀, finite and > 0.
+        rate: the factor per epoch, in (0, 1] (1 keeps α₀).
+        steps_per_epoch: integer ≥ 1, optimizer steps per epoch.
+        name: optional name scope for the computation.
+    """
+
+    def __init__(self, initial_learning_rate, rate, steps_per_epoch, name=None):
+        super().__init__(steps_per_epoch, name)
+        self.initial_learning_rate = checks.check_positive("initial_learning_rate", initial_learning_rate)
+        self.rate = checks.check_factor("rate", rate)
+
+    def at_epoch(self, epoch):
+        return self.initial_learning_rate * tf.pow(tf.constant(self.rate, tf.float64), _float64(epoch))
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "rate": self.rate,
+            **super().get_config(),
+        }
+
+
+@keras.saving.register_keras_serializable(package="keras_optims")
+class InverseSqrtEpochDecay(EpochSchedule):
+    """Decay with the inverse square root of the epoch.
+
+        α_e = α₀·k / √(e + 1)
+
+    The course writes α = k·α₀/√epoch with epochs counted from 1; with the
+    0-based epochs of Keras that is √(e + 1), which also keeps epoch 0
+    finite (α₀·k).
+
+    No Keras built-in gives this schedule.
+
+    Args:
+        initial_learning_rate: α₀, finite and > 0.
+        k: the constant factor, finite and > 0.
+        steps_per_epoch: integer ≥ 1, optimizer steps per epoch.
+        name: optional name scope for the computation.
+    """
+
+    def __init__(self, initial_learning_rate, k, steps_per_epoch, name=None):
+        super().__init__(steps_per_epoch, name)
+        self.initial_learning_rate = checks.check_positive("initial_learning_rate", initial_learning_rate)
+        self.k = checks.check_positive("k", k)
+
+    def at_epoch(self, epoch):
+        return self.initial_learning_rate * self.k / tf.sqrt(_float64(epoch) + 1.0)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "k": self.k,
+            **super().get_config(),
+        }
+
+
+@keras.saving.register_keras_serializable(package="keras_optims")
+class EpochStaircase(EpochSchedule):
+    """Piecewise-constant learning rate over epochs ("discrete staircase").
+
+        α_e = values[0]   for e < boundaries[0]
+              values[i]   for boundaries[i−1] ≤ e < boundaries[i]
+              values[-1]  for e ≥ boundaries[-1]
+
+    A boundary is the first epoch of the next value: `boundaries=[10, 20]`,
+    `values=[0.1, 0.01, 0.001]` uses 0.1 for epochs 0–9, 0.01 for 10–19 and
+    0.001 from epoch 20 on.
+
+    Equivalent Keras built-in: `keras.optimizers.schedules.PiecewiseConstantDecay(
+    [b·steps_per_epoch − 1 for b in boundaries], values)` (Keras's boundaries
+    are the last step of each value).
+
+    Args:
+        boundaries: strictly increasing integers ≥ 1 (epochs).
+        values: one more value than boundaries, each finite and > 0.
+        steps_per_epoch: integer ≥ 1, optimizer steps per epoch.
+        name: optional name scope for the computation.
+    """
+
+    def __init__(self, boundaries, values, steps_per_epoch, name=None):
+        super().__init__(steps_per_epoch, name)
+        for argument, sequence in (("boundaries", boundaries), ("values", values)):
+            if not isinstance(sequence, (list, tuple)):
+                raise TypeError(
+                    f"Argument `{argument}` must be a list. Received: {argument}={sequence!r}"
+                )
+        self.boundaries = [checks.check_count(f"boundaries[{i}]", b) for i, b in enumerate(boundaries)]
+        self.values = [checks.check_positive(f"values[{i}]", v) for i, v in enumerate(values)]
+        if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
+            raise ValueError(f"Argument `boundaries` must be strictly increasing. Received: boundaries={boundaries!r}")
+        if len(self.values) != len(self.boundaries) + 1:
+            raise ValueError(
+                "Argument `values` must have one more entry than `boundaries` "
+                f"({len(self.boundaries) + 1}). Received: values={values!r}"
+            )
+
+    def at_epoch(self, epoch):
+        boundaries = tf.constant(self.boundaries, tf.int64, shape=[len(self.boundaries)])
+        passed = tf.reduce_sum(tf.cast(epoch >= boundaries, tf.int32))
+        return tf.gather(tf.constant(self.values, tf.float64), passed)
+
+    def get_config(self):
+        return {"boundaries": list(self.boundaries), "values": list(self.values), **super().get_config()}
