@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/python -m keras_optims.verification
 	$(BIN)/python examples/train_each_optimizer.py
 
 test: $(STAMP)

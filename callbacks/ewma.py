@@ -39,13 +39,21 @@ class EWMA(SerializableCallback):
     the last 1/(1 − β) = 10 batches.
 
     Keras does not log each batch's own value: its batch logs hold the mean of
-    the epoch so far, m_k after k batches. The callback recovers the batch's
-    value as θ = k·m_k − (k−1)·m_{k−1} (k counted within the epoch) and
-    smooths that. The recovered value inherits the rounding of the logged
-    means, about k·ulp(m): for a float32 loss near 1 and 1,000 batches per
-    epoch, ~1e-4. With `steps_per_execution = n > 1` Keras calls back once
-    per n batches; the callback then recovers the mean of those batches and
-    applies it n times (V ← βⁿ·V + (1 − βⁿ)·θ), so t still counts batches.
+    the epoch so far, m_k after k batches, weighted by examples. The callback
+    recovers the batch's value as
+
+        θ_k = (N_k·m_k − N_{k−1}·m_{k−1}) / (N_k − N_{k−1})
+
+    with N_k the examples seen in the epoch so far, read from the model's
+    loss tracker (Keras's own example count). With equal batches this is
+    θ_k = k·m_k − (k−1)·m_{k−1}; the example weighting makes the last,
+    smaller batch of an epoch come out right too. (Where the model has no
+    loss tracker, e.g. a custom `train_step`, batches are taken as equal.)
+    The recovered value inherits the rounding of the logged means, about
+    k·ulp(m): for a float32 loss near 1 and 1,000 batches per epoch, ~1e-4.
+    With `steps_per_execution = n > 1` Keras calls back once per n batches;
+    the callback then recovers the mean of those batches and applies it n
+    times (V ← βⁿ·V + (1 − βⁿ)·θ), so t still counts batches.
 
     What it writes into the logs, so that `History`, `CSVLogger` and
     `TensorBoard` (listed after it in `callbacks=[…]`) record it:
@@ -78,6 +86,7 @@ class EWMA(SerializableCallback):
     def _reset(self):
         self.t = 0  # batches since the start of training
         self._k = 0  # batches since the start of the epoch
+        self._examples = 0.0  # examples since the start of the epoch
         self._average = {name: 0.0 for name in self.monitor}
         self._epoch_mean = {name: 0.0 for name in self.monitor}
         self._last = {}
@@ -90,13 +99,22 @@ class EWMA(SerializableCallback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._k = 0
+        self._examples = 0.0
         self._epoch_mean = {name: 0.0 for name in self.monitor}
         self._last = {}
 
+    def _examples_seen(self, k):
+        """N_k: Keras's count of examples in this epoch, or k if unknown."""
+        tracker = getattr(self.model, "_loss_tracker", None) if self.model is not None else None
+        count = getattr(tracker, "count", None)
+        return float(count.numpy()) if count is not None else float(k)
+
     def on_train_batch_end(self, batch, logs=None):
         k = batch + 1
-        steps, previous_k = k - self._k, self._k
+        steps = k - self._k
         self._k = k
+        examples, previous_examples = self._examples_seen(k), self._examples
+        self._examples = examples
         self.t += steps
         decay = self.beta**steps
         correction = 1.0 - self.beta**self.t if self.bias_correction else 1.0
@@ -105,7 +123,9 @@ class EWMA(SerializableCallback):
                 continue
             self._seen.add(name)
             mean = float(logs[name])
-            value = (k * mean - previous_k * self._epoch_mean[name]) / steps
+            value = (examples * mean - previous_examples * self._epoch_mean[name]) / (
+                examples - previous_examples
+            )
             self._epoch_mean[name] = mean
             self._average[name] = decay * self._average[name] + (1.0 - decay) * value
             reported = self._average[name] / correction

@@ -1,12 +1,14 @@
 """The one registry of optimizers under test. Table-driven tests iterate over it.
 
 Each class lists its hyperparameters by kind, so the bad-argument table and
-the config checks are generated from here; `CASES` are configured instances
-covering every switch (bias correction, both ε modes)."""
+the config checks are generated from here. `CASES`, the configured instances
+covering every switch (bias correction, both ε modes), come from the
+verification package's registry, which the verification suite runs too."""
 
 from dataclasses import dataclass, field
 
 import keras_optims
+from keras_optims.verification import registry
 
 
 @dataclass(frozen=True)
@@ -49,20 +51,14 @@ SPECS = {
     ),
 }
 
-# (case id, class name, constructor arguments)
-CASES = [
-    ("gd", "GradientDescent", {"learning_rate": 0.05}),
-    ("momentum", "Momentum", {"learning_rate": 0.05, "beta": 0.9}),
-    ("momentum-bc", "Momentum", {"learning_rate": 0.05, "bias_correction": True}),
-    ("rmsprop", "RMSProp", {"learning_rate": 0.01}),
-    ("rmsprop-keras-eps", "RMSProp", {"learning_rate": 0.01, "epsilon_mode": "keras"}),
-    ("adam", "Adam", {"learning_rate": 0.01}),
-    ("adam-keras-eps", "Adam", {"learning_rate": 0.01, "epsilon_mode": "keras"}),
-]
-
-CASE_IDS = [case[0] for case in CASES]
+# The configured cases are the verification suite's: one registry for both.
+CASES = registry.CASES
+CASE_IDS = [case.id for case in CASES]
 
 
 def make(case, **overrides):
-    _, class_name, kwargs = case
-    return SPECS[class_name].cls(**{**kwargs, **overrides})
+    return case.make(**overrides)
+
+
+def spec(case):
+    return SPECS[case.cls.__name__]

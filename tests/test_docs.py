@@ -48,3 +48,8 @@ def test_docstrings_state_rule_symbols_defaults_and_differences(name):
     assert "{{" not in doc, "the shared argument documentation was not spliced in"
     for argument in SPECS[name].hyperparameters:
         assert f"{argument}:" in doc, f"{name} does not document {argument}"
+
+
+def test_readme_verify_snippet_runs():
+    block = next(b for b in readme_python_blocks() if "verify(" in b)
+    exec(block, {})  # noqa: S102

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import keras
 import keras_optims
-from registry import CASE_IDS, CASES, SPECS, make
+from registry import CASE_IDS, CASES, make, spec
 from support import RTOL, assert_steps_close, random_gradients, run_steps, tensor
 
 SHAPES = [(3, 4), (4,)]
@@ -128,7 +128,7 @@ def test_state_is_the_course_state_plus_keras_counters(case):
     W = keras.Variable(np.zeros((2, 3)), name="kernel")
     opt.build([W])
     names = [v.name for v in opt.variables]
-    slots = SPECS[case[1]].slots
+    slots = spec(case).slots
     assert names == ["iteration", "learning_rate"] + [f"kernel_{s}" for s in slots]
     assert opt.slot_names == slots
     with pytest.raises(ValueError, match="has no slot 'm'"):

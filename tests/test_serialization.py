@@ -12,7 +12,7 @@ import pytest
 
 import keras
 import keras_optims
-from registry import CASE_IDS, CASES, SPECS, make
+from registry import CASE_IDS, CASES, make, spec
 from resume_in_new_process import state
 
 KERAS_ARGUMENTS = {"name": "custom", "clipnorm": 1.5, "use_ema": True, "ema_momentum": 0.95}
@@ -24,7 +24,7 @@ def test_config_lists_every_argument_and_round_trips(case):
     config = opt.get_config()
     own = set(inspect.signature(type(opt).__init__).parameters) - {"self", "kwargs"}
     assert own | {"jit_compile"} <= set(config)
-    for name, value in {**case[2], **KERAS_ARGUMENTS, "jit_compile": False}.items():
+    for name, value in {**case.kwargs, **KERAS_ARGUMENTS, "jit_compile": False}.items():
         assert config[name] == value, name
     rebuilt = type(opt).from_config(config)
     assert rebuilt.get_config() == config
@@ -35,7 +35,7 @@ def test_config_lists_every_argument_and_round_trips(case):
 def test_keras_serialization_finds_the_registered_class(case):
     opt = make(case)
     serialized = keras.optimizers.serialize(opt)
-    assert serialized["registered_name"] == f"keras_optims>{SPECS[case[1]].cls.__name__}"
+    assert serialized["registered_name"] == f"keras_optims>{spec(case).cls.__name__}"
     rebuilt = keras.optimizers.deserialize(json.loads(json.dumps(serialized)))
     assert type(rebuilt) is type(opt) and rebuilt.get_config() == opt.get_config()
     assert keras.optimizers.get(serialized).get_config() == opt.get_config()
@@ -64,25 +64,25 @@ def test_saved_model_resumes_in_a_new_process(tmp_path):
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="tanh"), keras.layers.Dense(1)])
         model.compile(optimizer=make(case), loss="mse")
         model.fit(X, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
-        model.save(tmp_path / f"{case[0]}.keras")
+        model.save(tmp_path / f"{case.id}.keras")
         saved = state(model)
         model.fit(X, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
-        expected[case[0]] = (saved, state(model), model.optimizer.get_config())
+        expected[case.id] = (saved, state(model), model.optimizer.get_config())
 
     script = Path(__file__).with_name("resume_in_new_process.py")
     subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, timeout=600)
 
     for case in CASES:
-        saved, resumed, config = expected[case[0]]
-        info = json.loads((tmp_path / f"{case[0]}.loaded.json").read_text())
-        assert info["class"] == f"keras_optims.{SPECS[case[1]].cls.__module__.split('.')[-1]}.{case[1]}"
+        saved, resumed, config = expected[case.id]
+        info = json.loads((tmp_path / f"{case.id}.loaded.json").read_text())
+        assert info["class"] == f"keras_optims.{spec(case).cls.__module__.split('.')[-1]}.{case.cls.__name__}"
         assert info["config"] == config
-        loaded = np.load(tmp_path / f"{case[0]}.loaded.npz")
-        after = np.load(tmp_path / f"{case[0]}.resumed.npz")
+        loaded = np.load(tmp_path / f"{case.id}.loaded.npz")
+        after = np.load(tmp_path / f"{case.id}.resumed.npz")
         assert sorted(loaded.files) == sorted(saved)
         assert int(loaded[[k for k in loaded.files if k.endswith("iteration")][0]]) == 8
         slot_keys = [k for k in saved if k.endswith(("_v", "_s"))]
-        assert len(slot_keys) == 4 * len(SPECS[case[1]].slots)
+        assert len(slot_keys) == 4 * len(spec(case).slots)
         for key in saved:
-            np.testing.assert_array_equal(loaded[key], saved[key], err_msg=f"{case[0]} {key} as loaded")
-            np.testing.assert_array_equal(after[key], resumed[key], err_msg=f"{case[0]} {key} after resuming")
+            np.testing.assert_array_equal(loaded[key], saved[key], err_msg=f"{case.id} {key} as loaded")
+            np.testing.assert_array_equal(after[key], resumed[key], err_msg=f"{case.id} {key} after resuming")

@@ -1,0 +1,168 @@
+"""The verification package: its reference is independent, its checks pass on
+our optimizers, fail on wrong ones, and its CLI reports and exits correctly."""
+
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import keras
+import keras_optims
+from keras_optims.verification import __main__ as cli
+from keras_optims.verification import equivalences, faults, reference, registry, suite, verify
+
+REFERENCE_DIR = Path(reference.__file__).parent
+ALLOWED = {"numpy", "math", "dataclasses", "functools", "itertools", "typing", "__future__"}
+
+
+def test_reference_imports_only_numpy_and_the_standard_library():
+    files = sorted(REFERENCE_DIR.glob("*.py"))
+    assert len(files) >= 6
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:  # relative: inside reference/ itself
+                    continue
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in ALLOWED, f"{path.name} imports {name}"
+
+
+def test_the_import_check_can_fail(tmp_path):
+    bad = "import numpy as np\nfrom keras import ops\n"
+    modules = [n.module for n in ast.walk(ast.parse(bad)) if isinstance(n, ast.ImportFrom)]
+    assert modules == ["keras"] and "keras" not in ALLOWED
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", registry.CASES, ids=[c.id for c in registry.CASES])
+def test_verify_passes_every_configuration(case, dtype):
+    report = verify(case.make(), steps=100, dtype=dtype)
+    assert report.passed, report
+    assert report.steps == 100 and len(report.max_abs_errors) == 100
+    assert 1 <= report.worst_step <= 100
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("fault", faults.FAULTS, ids=[f[0] for f in faults.FAULTS])
+def test_verify_catches_every_wrong_optimizer(fault, dtype):
+    """Negative controls: ε inside the root, ε = 1e-7, epsilon hat, no bias
+    correction, learning rate inside the momentum buffer."""
+    _, _, make = fault
+    report = verify(make(), steps=100, dtype=dtype)
+    assert not report.passed
+    assert suite.first_failure(report) is not None
+
+
+def test_verify_does_not_touch_the_given_optimizer():
+    opt = keras_optims.Adam(0.01)
+    verify(opt, steps=3)
+    assert not opt.built and int(opt.iterations.numpy()) == 0
+
+
+def test_verify_follows_a_schedule():
+    schedule = keras_optims.schedules.EpochStaircase([2], [0.1, 0.001], steps_per_epoch=3)
+    assert verify(keras_optims.Adam(schedule), steps=12).passed
+
+
+def test_verify_rejects_what_it_cannot_derive():
+    with pytest.raises(TypeError, match="No course reference for Adam"):
+        verify(keras.optimizers.Adam())
+    with pytest.raises(TypeError, match="no reference for"):
+        verify(keras_optims.Adam(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)))
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        verify(keras_optims.Adam(), dtype="float16")
+    with pytest.raises(ValueError, match="Received: steps=0"):
+        verify(keras_optims.Adam(), steps=0)
+
+
+@pytest.mark.parametrize(
+    "equivalence",
+    [e for e in equivalences.EQUIVALENCES if equivalences.available(e)],
+    ids=lambda e: e.id,
+)
+def test_each_equivalence_holds_and_its_control_fails(equivalence):
+    main, control = equivalence.run("float64", 60)
+    assert main.passed, main
+    assert not control.passed, control
+
+
+@pytest.mark.parametrize("hidden", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("output", ["sigmoid", "softmax"])
+@pytest.mark.parametrize("l2", [0.0, 0.5])
+def test_hand_backprop_passes_gradient_checking_on_every_layer(hidden, output, l2):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((4, 7))
+    Y = (rng.random((1, 7)) > 0.5).astype(float) if output == "sigmoid" else np.eye(3)[:, rng.integers(0, 3, 7)]
+    network = reference.Network([4, 5, 3, Y.shape[0]], hidden, output, l2, seed=1)
+    differences = reference.gradient_check(
+        lambda p: network.cost(X, Y, p), network.parameters, network.gradients(X, Y), epsilon=1e-6
+    )
+    for group, difference in differences.items():
+        if group.startswith("layer") or group == "all":
+            assert difference <= 1e-7, (group, difference)
+
+
+def test_minibatches_are_a_permutation_cut_as_the_course_says():
+    X = np.arange(2 * 50).reshape(2, 50)
+    Y = np.arange(50).reshape(1, 50)
+    batches = reference.random_mini_batches(X, Y, 16, seed=4)
+    assert [b[0].shape[1] for b in batches] == [16, 16, 16, 2]
+    order = np.concatenate([b[1].ravel() for b in batches])
+    assert sorted(order) == list(range(50)) and not np.array_equal(order, np.arange(50))
+    np.testing.assert_array_equal(np.concatenate([b[0] for b in batches], axis=1), X[:, order])
+    assert len(reference.random_mini_batches(X, Y, 50)) == 1  # batch gradient descent
+    assert len(reference.random_mini_batches(X, Y, 1)) == 50  # stochastic
+    with pytest.raises(ValueError):
+        reference.random_mini_batches(X, Y, 0)
+
+
+def test_reference_ewma_runs_on_the_uncorrected_value():
+    series = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(reference.ewma(series, 0.5, bias_correction=False), [0.5, 1.25, 2.125])
+    np.testing.assert_allclose(reference.ewma(series, 0.5), [0.5 / 0.5, 1.25 / 0.75, 2.125 / 0.875])
+
+
+def test_whole_suite_passes_quickly_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "report.json"
+    status = cli.main(["--json", str(path)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    payload = json.loads(path.read_text())
+    assert payload["passed"] and payload["counts"]["FAIL"] == 0
+    assert payload["seconds"] < 60
+    names = [row["name"] for row in payload["rows"]]
+    for section in ("optimizer:", "schedule:", "ewma:", "training", "gradient check:", "mini-batches:",
+                    "equivalence:", "control:"):
+        assert any(name.startswith(section) for name in names), section
+    assert "case" in out and "max rel err" in out and "passed," in out
+
+
+def test_cli_exit_status_1_when_a_check_fails(monkeypatch, capsys):
+    def failing(steps, dtype, seed):
+        yield suite._row("optimizer", "wrong on purpose", verify(faults.AdamWithoutBiasCorrection(), 5))
+
+    monkeypatch.setattr(suite, "SECTIONS", [("optimizer", failing)])
+    assert cli.main(["--only", "optimizer"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv", [["--steps", "0"], ["--steps", "x"], ["--dtype", "float16"], ["--only", "nothing-like-this"], ["--bogus"]]
+)
+def test_cli_exit_status_2_on_bad_arguments(argv, capsys):
+    with pytest.raises(SystemExit) as raised:
+        cli.main(argv)
+    assert raised.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_cli_float32_run(capsys):
+    assert cli.main(["--dtype", "float32", "--steps", "120", "--only", "optimizer"]) == 0
+    assert "dtype float32, 120 steps" in capsys.readouterr().out

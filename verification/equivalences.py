@@ -1,0 +1,287 @@
+"""How the course's forms relate to other libraries (DESIGN.md §1), each
+claim proven step by step against `reference/`, with a control that breaks
+the claim's condition and must fail.
+
+An `Equivalence.run(dtype, steps)` returns (report, control report); the
+row holds when the report passes and the control fails. Rows that need
+torch are skipped when it is not installed.
+"""
+
+import dataclasses
+import functools
+import importlib.util
+
+import keras
+import numpy as np
+
+from keras_optims.verification import reference
+from keras_optims.verification.harness import KerasDriver, Report, compare_steps
+from keras_optims.verification.tolerances import UNIT_ROUNDOFF
+
+# Values exact in float32: Keras casts Python hyperparameters through float32
+# (ops.cast(0.9, "float64") == 0.8999999762), which must not enter a float64
+# comparison of the formulas themselves.
+ALPHA, BETA, BETA_2, EPS = 2.0**-5, 0.875, 1 - 2.0**-10, 2.0**-20
+
+
+@dataclasses.dataclass(frozen=True)
+class Equivalence:
+    id: str
+    claim: str
+    control: str
+    run: object  # (dtype, steps) -> (Report, Report)
+    needs: str = ""  # a module that must be importable
+
+
+def constant(alpha):
+    return lambda step: alpha
+
+
+def _keras(name, make, step, slots, state, dtype, steps, **hyper):
+    return compare_steps(
+        name, KerasDriver(make(), slots), functools.partial(step, **hyper), steps, dtype,
+        state=state, lr_at=constant(ALPHA),
+    )
+
+
+def keras_sgd_momentum(dtype, steps):
+    """Keras SGD(momentum=β) with lr = α(1 − β) is course momentum with α."""
+    hyper = dict(beta=BETA)
+    make = lambda lr: lambda: keras.optimizers.SGD(learning_rate=lr, momentum=BETA)  # noqa: E731
+    main = _keras("keras SGD(momentum=β, lr=α(1−β))", make(ALPHA * (1 - BETA)), reference.momentum_step, {}, ("v",), dtype, steps, **hyper)
+    control = _keras("keras SGD(momentum=β, lr=α)", make(ALPHA), reference.momentum_step, {}, ("v",), dtype, steps, **hyper)
+    return main, control
+
+
+def keras_rmsprop(dtype, steps):
+    """Keras RMSprop puts ε inside the root."""
+    make = lambda: keras.optimizers.RMSprop(ALPHA, rho=BETA, epsilon=EPS)  # noqa: E731
+    slots = {"s": "_velocities"}
+    step = functools.partial(reference.rmsprop_step, beta=BETA, eps=EPS)
+    main = _keras("keras RMSprop vs ε inside √", make, step, slots, ("s",), dtype, steps, epsilon_mode="keras")
+    control = _keras("keras RMSprop vs course ε", make, step, slots, ("s",), dtype, steps, epsilon_mode="course")
+    return main, control
+
+
+def keras_adam(dtype, steps):
+    """Keras Adam uses epsilon hat."""
+    make = lambda: keras.optimizers.Adam(ALPHA, beta_1=BETA, beta_2=BETA_2, epsilon=EPS)  # noqa: E731
+    slots = {"v": "_momentums", "s": "_velocities"}
+    step = functools.partial(reference.adam_step, beta1=BETA, beta2=BETA_2, eps=EPS)
+    main = _keras("keras Adam vs epsilon hat", make, step, slots, ("v", "s"), dtype, steps, epsilon_mode="keras")
+    control = _keras("keras Adam vs course ε", make, step, slots, ("v", "s"), dtype, steps, epsilon_mode="course")
+    return main, control
+
+
+class TFKerasDriver:
+    """Runs a tf_keras (Keras 2) optimizer on tf.Variables."""
+
+    def __init__(self, optimizer, slots):
+        self.optimizer, self.slots = optimizer, slots
+
+    def start(self, weights, dtype):
+        import tensorflow as tf
+
+        self.dtype, self.tf = dtype, tf
+        self.variables = [tf.Variable(w.astype(dtype)) for w in weights]
+
+    def apply(self, grads):
+        tensors = [self.tf.constant(g.astype(self.dtype)) for g in grads]
+        self.optimizer.apply_gradients(zip(tensors, self.variables))
+
+    def state(self):
+        opt = self.optimizer
+        slots = {
+            symbol: [getattr(opt, attribute)[opt._index_dict[opt._var_key(v)]].numpy() for v in self.variables]
+            for symbol, attribute in self.slots.items()
+        }
+        return [v.numpy() for v in self.variables], slots
+
+
+def tf_keras_adam_adaptive_epsilon(dtype, steps):
+    """tf_keras Adam(adaptive_epsilon=True) is the course's Adam."""
+    import tf_keras
+
+    step = functools.partial(reference.adam_step, beta1=BETA, beta2=BETA_2, eps=EPS, epsilon_mode="course")
+    slots = {"v": "_momentums", "s": "_velocities"}
+
+    def run(adaptive):
+        opt = tf_keras.optimizers.Adam(ALPHA, beta_1=BETA, beta_2=BETA_2, epsilon=EPS, adaptive_epsilon=adaptive)
+        name = f"tf_keras Adam(adaptive_epsilon={adaptive})"
+        return compare_steps(name, TFKerasDriver(opt, slots), step, steps, dtype, state=("v", "s"), lr_at=constant(ALPHA))
+
+    return run(True), run(False)
+
+
+class TorchDriver:
+    """Runs a torch optimizer on CPU tensors; slots from its state dict."""
+
+    def __init__(self, make, slots):
+        self.make, self.slots = make, slots
+
+    def start(self, weights, dtype):
+        import torch
+
+        self.torch = torch
+        self.params = [torch.tensor(w.astype(dtype)) for w in weights]
+        self.optimizer = self.make(self.params)
+
+    def apply(self, grads):
+        for p, g in zip(self.params, grads):
+            p.grad = self.torch.tensor(g.astype(p.numpy().dtype))
+        self.optimizer.step()
+
+    def state(self):
+        state = self.optimizer.state
+        slots = {symbol: [state[p][key].numpy().copy() for p in self.params] for symbol, key in self.slots.items()}
+        return [p.detach().numpy().copy() for p in self.params], slots
+
+
+def torch_sgd_momentum(dtype, steps):
+    """torch SGD(momentum=β, dampening=β) starts its buffer at dW₁, not
+    (1 − β)·dW₁: it holds v_t + βᵗ·dW₁ at every step."""
+    import torch
+
+    def run(with_offset):
+        # The prediction for torch: its buffer b_t = v_t + βᵗ·dW₁ and W ← W − α·b_t.
+        def torch_step(W, dW, v, dW1, t, *, lr):
+            dW1 = dW if t == 1 else dW1
+            _, v = reference.momentum_step(W, dW, v, t, lr=lr, beta=BETA)
+            buffer = v + (BETA**t * dW1 if with_offset else 0.0)
+            return W - lr * buffer, v, dW1
+
+        make = lambda params: torch.optim.SGD(params, lr=ALPHA, momentum=BETA, dampening=BETA)  # noqa: E731
+        name = "torch SGD(dampening=β) vs v + βᵗ·dW₁" if with_offset else "torch SGD(dampening=β) vs course v"
+        return compare_steps(name, TorchDriver(make, {}), torch_step, steps, dtype, state=("v", "dW1"), lr_at=constant(ALPHA))
+
+    return run(True), run(False)
+
+
+def torch_rmsprop(dtype, steps):
+    """torch RMSprop is the course's form (ε outside the root)."""
+    import torch
+
+    make = lambda params: torch.optim.RMSprop(params, lr=ALPHA, alpha=BETA, eps=EPS)  # noqa: E731
+    step = functools.partial(reference.rmsprop_step, beta=BETA, eps=EPS)
+
+    def run(mode):
+        return compare_steps(
+            f"torch RMSprop vs {mode} ε", TorchDriver(make, {"s": "square_avg"}),
+            functools.partial(step, epsilon_mode=mode), steps, dtype, state=("s",), lr_at=constant(ALPHA),
+        )
+
+    return run("course"), run("keras")
+
+
+def torch_adam(dtype, steps):
+    """torch Adam is the course's form."""
+    import torch
+
+    make = lambda params: torch.optim.Adam(params, lr=ALPHA, betas=(BETA, BETA_2), eps=EPS)  # noqa: E731
+    step = functools.partial(reference.adam_step, beta1=BETA, beta2=BETA_2, eps=EPS)
+
+    def run(mode):
+        return compare_steps(
+            f"torch Adam vs {mode} ε", TorchDriver(make, {"v": "exp_avg", "s": "exp_avg_sq"}),
+            functools.partial(step, epsilon_mode=mode), steps, dtype, state=("v", "s"), lr_at=constant(ALPHA),
+        )
+
+    return run("course"), run("keras")
+
+
+def schedule_report(name, schedule, expected_at, steps, tolerance):
+    """Compares schedule(step) with expected_at(step) for steps 0 … steps−1."""
+    abs_errors, rel_errors = [], []
+    for step in range(steps):
+        got, want = float(np.asarray(schedule(step))), expected_at(step)
+        abs_errors.append(abs(got - want))
+        rel_errors.append(abs(got - want) / abs(want))
+    return Report(name, "float64", abs_errors, rel_errors, [tolerance(step) for step in range(steps)])
+
+
+SPE, T = 7, 3
+
+
+def keras_float32_tolerance(step):
+    """Keras's built-in schedules compute in float32: a few roundings of u,
+    and a float32-rounded rate raised to the power e multiplies its
+    rounding by e."""
+    return (8 + step // SPE) * UNIT_ROUNDOFF["float32"]
+
+
+def _schedule_rows(name, at_epoch, keras_schedule, broken):
+    """Rows comparing a Keras built-in schedule with the reference's epoch
+    formula `at_epoch(e)` at every step."""
+
+    def run(dtype, steps):
+        expected = lambda step: at_epoch(reference.epoch_of(step, SPE))  # noqa: E731
+        main = schedule_report(f"{name} (Keras)", keras_schedule, expected, steps, keras_float32_tolerance)
+        control = schedule_report(f"{name} (broken Keras)", broken, expected, steps, keras_float32_tolerance)
+        return main, control
+
+    return run
+
+
+EQUIVALENCES = [
+    Equivalence(
+        "keras-sgd-momentum",
+        "Keras SGD(momentum=β) with lr = α(1−β) equals course momentum",
+        "lr = α instead of α(1−β)",
+        keras_sgd_momentum,
+    ),
+    Equivalence("keras-rmsprop", "Keras RMSprop puts ε inside the root", "compared with the course's ε", keras_rmsprop),
+    Equivalence("keras-adam", "Keras Adam uses epsilon hat", "compared with the course's ε", keras_adam),
+    Equivalence(
+        "tf-keras-adam",
+        "tf_keras Adam(adaptive_epsilon=True) equals course Adam",
+        "adaptive_epsilon=False",
+        tf_keras_adam_adaptive_epsilon,
+        needs="tf_keras",
+    ),
+    Equivalence(
+        "torch-sgd-dampening",
+        "torch SGD(momentum=β, dampening=β) differs from course momentum by βᵗ·dW₁",
+        "without the βᵗ·dW₁ term",
+        torch_sgd_momentum,
+        needs="torch",
+    ),
+    Equivalence("torch-rmsprop", "torch RMSprop equals course RMSProp", "Keras's ε form", torch_rmsprop, needs="torch"),
+    Equivalence("torch-adam", "torch Adam equals course Adam", "Keras's ε form", torch_adam, needs="torch"),
+    Equivalence(
+        "keras-inverse-time-decay",
+        "Keras InverseTimeDecay(decay_steps=spe·T, staircase=True) equals the course's decay with interval T",
+        "staircase=False",
+        _schedule_rows(
+            "inverse time decay",
+            lambda e: reference.inverse_time_decay(0.2, 0.5, e, time_interval=T),
+            keras.optimizers.schedules.InverseTimeDecay(0.2, SPE * T, 0.5, staircase=True),
+            keras.optimizers.schedules.InverseTimeDecay(0.2, SPE * T, 0.5, staircase=False),
+        ),
+    ),
+    Equivalence(
+        "keras-exponential-decay",
+        "Keras ExponentialDecay(decay_steps=spe, staircase=True) equals α₀·rateᵉ",
+        "staircase=False",
+        _schedule_rows(
+            "exponential decay",
+            lambda e: reference.exponential_decay(0.2, 0.95, e),
+            keras.optimizers.schedules.ExponentialDecay(0.2, SPE, 0.95, staircase=True),
+            keras.optimizers.schedules.ExponentialDecay(0.2, SPE, 0.95, staircase=False),
+        ),
+    ),
+    Equivalence(
+        "keras-piecewise-constant",
+        "Keras PiecewiseConstantDecay([b·spe − 1], values) equals the epoch staircase",
+        "boundaries b·spe",
+        _schedule_rows(
+            "epoch staircase",
+            lambda e: reference.staircase([3, 10], [0.3, 0.1, 0.05], e),
+            keras.optimizers.schedules.PiecewiseConstantDecay([3 * SPE - 1, 10 * SPE - 1], [0.3, 0.1, 0.05]),
+            keras.optimizers.schedules.PiecewiseConstantDecay([3 * SPE, 10 * SPE], [0.3, 0.1, 0.05]),
+        ),
+    ),
+]
+
+
+def available(equivalence):
+    return not equivalence.needs or importlib.util.find_spec(equivalence.needs) is not None

@@ -1,0 +1,76 @@
+"""Deliberately wrong optimizers: the negative controls.
+
+Each class looks like a course optimizer (same arguments, same config, same
+slots) but its rule has one of the mistakes the suite exists to catch.
+`verify` must fail on every one of them; the test suite and the CLI prove
+that it does.
+"""
+
+from keras_optims import rules
+from keras_optims.adam import Adam
+from keras_optims.momentum import Momentum
+from keras_optims.rmsprop import RMSProp
+
+
+def _rmsprop_epsilon_inside_root(W, dW, s, *, epsilon_mode, **rest):
+    return rules.rmsprop(W, dW, s, epsilon_mode=rules.KERAS, **rest)
+
+
+def _adam_epsilon_hat(W, dW, v, s, *, epsilon_mode, **rest):
+    return rules.adam(W, dW, v, s, epsilon_mode=rules.KERAS, **rest)
+
+
+def _adam_epsilon_1e7(W, dW, v, s, *, epsilon, **rest):
+    return rules.adam(W, dW, v, s, epsilon=1e-7, **rest)
+
+
+def _adam_without_bias_correction(W, dW, v, s, *, lr, t, beta_1, beta_2, epsilon, epsilon_mode, math):
+    v = beta_1 * v + (1.0 - beta_1) * dW
+    s = beta_2 * s + (1.0 - beta_2) * (dW * dW)
+    return W - math.like(lr, W) * v / (math.sqrt(s) + epsilon), v, s
+
+
+def _momentum_learning_rate_in_buffer(W, dW, v, *, lr, t, beta, bias_correction, math):
+    # Keras's SGD(momentum=β) written with the course's names: v ← β·v − α·dW; W ← W + v.
+    v = beta * v - math.like(lr, W) * dW
+    return W + v, v
+
+
+class RMSPropEpsilonInsideRoot(RMSProp):
+    """Claims the course's RMSProp, computes W − α·dW/√(s + ε)."""
+
+    rule = staticmethod(_rmsprop_epsilon_inside_root)
+
+
+class AdamEpsilonHat(Adam):
+    """Claims the course's Adam, computes Keras's "epsilon hat" form."""
+
+    rule = staticmethod(_adam_epsilon_hat)
+
+
+class AdamWrongEpsilon(Adam):
+    """Claims ε = 1e-8, computes with ε = 1e-7 (Keras's default)."""
+
+    rule = staticmethod(_adam_epsilon_1e7)
+
+
+class AdamWithoutBiasCorrection(Adam):
+    """Claims the course's Adam, forgets v̂ and ŝ."""
+
+    rule = staticmethod(_adam_without_bias_correction)
+
+
+class MomentumLearningRateInBuffer(Momentum):
+    """Claims the course's momentum, keeps Keras's lr-inside-the-buffer form."""
+
+    rule = staticmethod(_momentum_learning_rate_in_buffer)
+
+
+# (control id, what is wrong, a configured instance)
+FAULTS = [
+    ("epsilon-inside-root", "RMSProp with ε inside the root", lambda: RMSPropEpsilonInsideRoot(0.01)),
+    ("epsilon-hat", "Adam with Keras's epsilon hat", lambda: AdamEpsilonHat(0.01)),
+    ("epsilon-1e-7", "Adam with ε = 1e-7 instead of 1e-8", lambda: AdamWrongEpsilon(0.01)),
+    ("no-bias-correction", "Adam without bias correction", lambda: AdamWithoutBiasCorrection(0.01)),
+    ("lr-in-momentum", "momentum with the learning rate in its buffer", lambda: MomentumLearningRateInBuffer(0.05)),
+]

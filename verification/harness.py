@@ -1,0 +1,208 @@
+"""Drives Keras optimizers step by step and compares every step with
+`reference/`.
+
+The core is `compare_steps`: the same seeded gradient sequence goes to an
+optimizer (through a driver for its flavour) and to a reference step; after
+every step W and each slot are compared. `verify` is its public face for
+keras_optims optimizers.
+"""
+
+import dataclasses
+import functools
+
+import keras
+import numpy as np
+
+from keras_optims.verification import registry
+from keras_optims.verification.tolerances import DTYPES, step_tolerance
+
+SHAPES = ((8, 5), (5,))
+
+
+def gradient_sequence(steps, seed=0, shapes=SHAPES):
+    """Seeded gradients whose elements span eight decades (1e-8 … 1), so that
+    ε matters for some elements and not for others; also starting weights."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.standard_normal(shape) for shape in shapes]
+    scales = [np.logspace(-8, 0, int(np.prod(shape))).reshape(shape) for shape in shapes]
+    rng.shuffle(scales[0].reshape(-1))
+    grads = [[rng.standard_normal(shape) * scale for shape, scale in zip(shapes, scales)] for _ in range(steps)]
+    return weights, grads
+
+
+@dataclasses.dataclass
+class Report:
+    """The outcome of one step-by-step comparison.
+
+    `max_abs_errors[i]` and `max_rel_errors[i]` are the worst errors over W
+    and the slots after step i + 1 (normwise relative, see `tolerances`);
+    `tolerances[i]` the bound at that step.
+    """
+
+    name: str
+    dtype: str
+    max_abs_errors: list
+    max_rel_errors: list
+    tolerances: list
+    note: str = ""
+
+    @property
+    def steps(self):
+        return len(self.max_rel_errors)
+
+    @property
+    def passed(self):
+        return bool(self.steps) and all(
+            e <= tol for e, tol in zip(self.max_rel_errors, self.tolerances)
+        )
+
+    @property
+    def worst_step(self):
+        """1-based step with the largest error relative to its tolerance."""
+        ratios = [e / tol for e, tol in zip(self.max_rel_errors, self.tolerances)]
+        return int(np.argmax(ratios)) + 1 if ratios else 0
+
+    @property
+    def max_abs_error(self):
+        return max(self.max_abs_errors, default=0.0)
+
+    @property
+    def max_rel_error(self):
+        return max(self.max_rel_errors, default=0.0)
+
+    @property
+    def tolerance(self):
+        return max(self.tolerances, default=0.0)
+
+    def __repr__(self):
+        status = "PASS" if self.passed else "FAIL"
+        return (
+            f"Report({self.name!r}, {status}, steps={self.steps}, dtype={self.dtype}, "
+            f"max_rel_error={self.max_rel_error:.3g}, worst_step={self.worst_step})"
+        )
+
+
+def normwise_errors(actual, desired, scale=None):
+    """(max abs error, normwise relative error) of one tensor, relative to
+    `scale` (default: max|desired|)."""
+    actual, desired = np.asarray(actual, np.float64), np.asarray(desired, np.float64)
+    absolute = float(np.max(np.abs(actual - desired))) if actual.size else 0.0
+    if scale is None:
+        scale = float(np.max(np.abs(desired))) if desired.size else 0.0
+    if scale == 0.0:
+        return absolute, (0.0 if absolute == 0.0 else np.inf)
+    return absolute, absolute / scale
+
+
+class KerasDriver:
+    """Runs a Keras 3 optimizer on Keras variables.
+
+    `slots` maps course symbols to the optimizer's slot lists: by default our
+    `get_slot(variable, symbol)`; for a Keras built-in, e.g.
+    `{"s": "_velocities"}` reads `optimizer._velocities[index of variable]`.
+    """
+
+    def __init__(self, optimizer, slots=()):
+        self.optimizer = optimizer
+        self.slots = slots if isinstance(slots, dict) else {s: None for s in slots}
+
+    def _slot(self, variable, symbol):
+        attribute = self.slots[symbol]
+        if attribute is None:
+            return self.optimizer.get_slot(variable, symbol)
+        return getattr(self.optimizer, attribute)[self.optimizer._get_variable_index(variable)]
+
+    def start(self, weights, dtype):
+        self.dtype = dtype
+        self.variables = [keras.Variable(w.astype(dtype)) for w in weights]
+
+    def apply(self, grads):
+        tensors = [keras.ops.convert_to_tensor(g.astype(self.dtype)) for g in grads]
+        self.optimizer.apply(tensors, self.variables)
+
+    def state(self):
+        """[W per variable] and {slot: [value per variable]}."""
+        weights = [np.array(v.numpy()) for v in self.variables]
+        slots = {s: [np.array(self._slot(v, s).numpy()) for v in self.variables] for s in self.slots}
+        return weights, slots
+
+
+def compare_steps(name, driver, reference_step, steps, dtype="float64", seed=0, state=(), lr_at=None, note=""):
+    """Feeds one gradient sequence to `driver` and to `reference_step`.
+
+    reference_step(W, dW, *state, t, lr=α_t) -> (W, *state) for one
+    variable, its state entries named by `state` and starting at zero;
+    `lr_at(step)` gives α for the 0-based step. W and every state entry the
+    driver also reports (same name) are compared after every step.
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")
+    weights, grads = gradient_sequence(steps, seed)
+    # The reference starts from, and is fed, exactly the values the optimizer sees.
+    ref_weights = [w.astype(dtype).astype(np.float64) for w in weights]
+    ref_state = [tuple(np.zeros_like(w) for _ in state) for w in ref_weights]
+    driver.start(weights, dtype)
+    abs_errors, rel_errors, tolerances = [], [], []
+    peaks = {}  # tensor index -> largest max|reference| so far
+    for t, step_grads in enumerate(grads, start=1):
+        driver.apply(step_grads)
+        lr = lr_at(t - 1)
+        for i, g in enumerate(step_grads):
+            dW = g.astype(dtype).astype(np.float64)
+            W, *new_state = reference_step(ref_weights[i], dW, *ref_state[i], t, lr=lr)
+            ref_weights[i], ref_state[i] = W, tuple(new_state)
+        actual_weights, actual_slots = driver.state()
+        pairs = list(zip(actual_weights, ref_weights))
+        for k, slot in enumerate(state):
+            if slot in actual_slots:
+                pairs += list(zip(actual_slots[slot], [s[k] for s in ref_state]))
+        errors = []
+        for index, (a, d) in enumerate(pairs):
+            peaks[index] = max(peaks.get(index, 0.0), float(np.max(np.abs(d))))
+            errors.append(normwise_errors(a, d, peaks[index]))
+        abs_errors.append(max(e[0] for e in errors))
+        rel_errors.append(max(e[1] for e in errors))
+        tolerances.append(step_tolerance(dtype, t))
+    return Report(name, dtype, abs_errors, rel_errors, tolerances, note)
+
+
+def _learning_rate_of(optimizer):
+    learning_rate = optimizer._learning_rate
+    if isinstance(learning_rate, keras.Variable):
+        return float(learning_rate.numpy())
+    return learning_rate
+
+
+def verify(optimizer, steps=100, dtype="float64", seed=0, name=None):
+    """Checks a configured keras_optims optimizer against the course's math.
+
+    A fresh copy of `optimizer` (rebuilt from its config; the instance given
+    is not touched) updates a (8, 5) and a (5,) variable of `dtype` with a
+    seeded gradient sequence for `steps` steps. After every step, W and
+    every slot (`v`, `s`) are compared with `reference/`, which derives the
+    same steps by hand in float64 from the config's hyperparameters. The
+    learning rate may be a float or one of `keras_optims.schedules`.
+
+    Returns a `Report`: `.passed`, `.max_abs_errors` and `.max_rel_errors`
+    per step, `.worst_step`. Tolerances: see `keras_optims.verification.tolerances`.
+
+        report = keras_optims.verification.verify(keras_optims.Adam(1e-3))
+        assert report.passed, report
+    """
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"Argument `steps` must be an integer >= 1. Received: steps={steps!r}")
+    spec = registry.reference_for(optimizer)
+    config = optimizer.get_config()
+    fresh = type(optimizer).from_config(config)
+    lr_at = registry.learning_rate_reference(_learning_rate_of(fresh))
+    return compare_steps(
+        name or config["name"],
+        KerasDriver(fresh, spec.slots),
+        functools.partial(spec.step, **spec.arguments(config)),
+        steps,
+        dtype,
+        seed,
+        state=spec.slots,
+        lr_at=lr_at,
+    )
+

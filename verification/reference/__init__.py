@@ -1,0 +1,38 @@
+"""The course's math, derived by hand, in NumPy and the standard library only.
+
+This package is the independent side of every check: it never imports keras,
+tensorflow, torch or keras_optims (a test reads its imports). Everything is
+computed in float64, in the course's notation and layout (examples are the
+columns of X, shape (n_x, m)).
+"""
+
+from .ewma import ewma
+from .gradient_check import approximate_gradients, gradient_check, relative_difference
+from .minibatches import random_mini_batches
+from .network import Network
+from .optimizers import adam_step, gd_step, momentum_step, rmsprop_step
+from .schedules import (
+    epoch_of,
+    exponential_decay,
+    inverse_sqrt_decay,
+    inverse_time_decay,
+    staircase,
+)
+
+__all__ = [
+    "Network",
+    "adam_step",
+    "approximate_gradients",
+    "epoch_of",
+    "ewma",
+    "exponential_decay",
+    "gd_step",
+    "gradient_check",
+    "inverse_sqrt_decay",
+    "inverse_time_decay",
+    "momentum_step",
+    "random_mini_batches",
+    "relative_difference",
+    "rmsprop_step",
+    "staircase",
+]

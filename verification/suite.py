@@ -1,0 +1,251 @@
+"""The whole verification suite as rows of a table.
+
+Each row: case, steps, max abs err, max rel err, tolerance, status (PASS,
+FAIL or SKIP), note. Controls pass when the check they exercise fails, which
+proves the suite can catch that mistake.
+"""
+
+import dataclasses
+import time
+
+import keras
+import numpy as np
+
+import keras_optims
+from keras_optims.verification import equivalences, faults, reference, registry, training
+from keras_optims.verification.harness import Report, verify
+from keras_optims.verification.tolerances import UNIT_ROUNDOFF
+
+GRADIENT_CHECK_TOLERANCE = 1e-7
+GRADIENT_CHECK_EPSILON = 1e-6  # see reference/gradient_check.py: sharper than 1e-7 in float64
+
+
+@dataclasses.dataclass
+class Row:
+    section: str
+    case: str
+    steps: int
+    max_abs_error: float
+    max_rel_error: float
+    tolerance: float
+    status: str  # PASS, FAIL or SKIP
+    note: str = ""
+
+    @property
+    def name(self):
+        return f"{self.section}: {self.case}"
+
+
+def _row(section, case, report, note="", expect_pass=True):
+    passed = report.passed if expect_pass else not report.passed
+    if not expect_pass:
+        note = note or f"caught at step {first_failure(report)}"
+    return Row(section, case, report.steps, report.max_abs_error, report.max_rel_error,
+               report.tolerance, "PASS" if passed else "FAIL", note)
+
+
+def first_failure(report):
+    for step, (error, tolerance) in enumerate(zip(report.max_rel_errors, report.tolerances), start=1):
+        if error > tolerance:
+            return step
+    return None
+
+
+def optimizer_rows(steps, dtype, seed):
+    for case in registry.CASES:
+        yield _row("optimizer", case.id, verify(case.make(), steps, dtype, seed, name=case.id))
+
+
+def schedule_rows(steps, dtype, seed):
+    spe = 7
+    for name, make in registry.SCHEDULE_CASES.items():
+        schedule = make(spe)
+        at_step = registry.learning_rate_reference(schedule)
+        # Ours compute in float64 like the reference: a few roundings of 2⁻⁵³.
+        report = equivalences.schedule_report(name, schedule, at_step, steps, lambda step: 4 * UNIT_ROUNDOFF["float64"])
+        yield _row("schedule", name, report)
+        in_optimizer = verify(keras_optims.Momentum(schedule), steps, dtype, seed, name=name)
+        yield _row("schedule in optimizer", f"momentum + {name}", in_optimizer)
+
+
+def temperatures(days=365, seed=0):
+    """A noisy seasonal series, like the course's daily temperatures."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(days)
+    return 12 + 10 * np.sin(2 * np.pi * (t - 100) / 365) + 3 * rng.standard_normal(days)
+
+
+def ewma_by_callback(series, beta, bias_correction, per_epoch=10):
+    """Feeds `series` to the EWMA callback as Keras would log it (the running
+    mean of each epoch of `per_epoch` equal batches); returns its averages."""
+    callback = keras_optims.callbacks.EWMA("loss", beta=beta, bias_correction=bias_correction)
+    callback.on_train_begin({})
+    averages = []
+    for start in range(0, len(series), per_epoch):
+        callback.on_epoch_begin(start // per_epoch, {})
+        chunk = series[start : start + per_epoch]
+        for k in range(1, len(chunk) + 1):
+            logs = {"loss": float(np.mean(chunk[:k]))}
+            callback.on_train_batch_end(k - 1, logs)
+            averages.append(logs["ewma_loss"])
+    return np.array(averages)
+
+
+def ewma_rows(steps, dtype, seed):
+    """The EWMA callback against reference.ewma: the course's temperatures
+    at three βs, with and without bias correction, and a constant series
+    (which must stay constant once corrected)."""
+    count = max(steps, 2)
+    series = {"temperatures": temperatures(seed=seed)[:count], "constant 3.25": np.full(count, 3.25)}
+    for label, values in series.items():
+        for beta in (0.5, 0.9, 0.98):
+            for corrected in (True, False):
+                got = ewma_by_callback(values, beta, corrected)
+                expected = reference.ewma(values, beta, bias_correction=corrected)
+                if label.startswith("constant") and corrected:
+                    expected = np.full(count, 3.25)  # the course's check, by hand
+                errors = np.abs(got - expected)
+                scale = np.maximum.accumulate(np.abs(values))
+                # The callback recovers each value from running means (k·ulp of
+                # the mean, k ≤ 10 per epoch) and divides by 1 − βᵗ: 100u
+                # relative to the series' scale.
+                report = Report("ewma", "float64", list(errors), list(errors / scale),
+                                [100 * UNIT_ROUNDOFF["float64"]] * count)
+                kind = "bias-corrected" if corrected else "uncorrected"
+                yield _row("ewma", f"{label}, β={beta}, {kind}", report)
+
+
+def training_rows(steps, dtype, seed):
+    for case in training.TRAINING_CASES:
+        report, ewma_report = training.run(case, seed)
+        yield _row("training (fit, float64)", case.id, report)
+        yield _row("training (fit, float64)", f"EWMA of the batch losses: {case.id}", ewma_report)
+
+
+def gradient_check_rows(steps, dtype, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((4, 9))
+    outputs = {
+        "sigmoid": (rng.random((1, 9)) > 0.5).astype(float),
+        "softmax": np.eye(3)[:, rng.integers(0, 3, 9)],
+    }
+    for hidden in ("relu", "tanh", "sigmoid"):
+        for output, Y in outputs.items():
+            network = reference.Network([4, 5, 3, Y.shape[0]], hidden, output, l2=0.5, seed=seed)
+            differences = reference.gradient_check(
+                lambda p: network.cost(X, Y, p), network.parameters, network.gradients(X, Y), GRADIENT_CHECK_EPSILON
+            )
+            layers = {k: v for k, v in differences.items() if k.startswith("layer")}
+            worst = max(layers, key=layers.get)
+            report = Report("gradcheck", "float64", [0.0], [layers[worst]], [GRADIENT_CHECK_TOLERANCE])
+            yield _row("gradient check", f"{hidden} hidden, {output} output, L2", report, note=f"worst: {worst}")
+    # Control: backprop that forgets the L2 term must be caught.
+    network = reference.Network([4, 5, 3, 1], "tanh", "sigmoid", l2=0.5, seed=seed)
+    without_l2 = reference.Network([4, 5, 3, 1], "tanh", "sigmoid", l2=0.0, seed=seed)
+    Y = outputs["sigmoid"]
+    difference = reference.gradient_check(
+        lambda p: network.cost(X, Y, p), network.parameters, without_l2.gradients(X, Y), GRADIENT_CHECK_EPSILON
+    )["all"]
+    report = Report("gradcheck", "float64", [0.0], [difference], [GRADIENT_CHECK_TOLERANCE])
+    yield _row("control", "gradient check catches backprop without the L2 term", report, expect_pass=False)
+
+
+def equivalence_rows(steps, dtype, seed):
+    for equivalence in equivalences.EQUIVALENCES:
+        if not equivalences.available(equivalence):
+            yield Row("equivalence", equivalence.claim, 0, 0.0, 0.0, 0.0, "SKIP", f"{equivalence.needs} is not installed")
+            continue
+        main, control = equivalence.run(dtype, steps)
+        row = _row("equivalence", equivalence.claim, main)
+        if control.passed:
+            row.status, row.note = "FAIL", f"control ({equivalence.control}) was not caught"
+        else:
+            row.note = f"control ({equivalence.control}) caught at step {first_failure(control)}"
+        yield row
+
+
+def control_rows(steps, dtype, seed):
+    for _, what, make in faults.FAULTS:
+        yield _row("control", f"verify() catches {what}", verify(make(), steps, dtype, seed), expect_pass=False)
+    case = dataclasses.replace(
+        training.TRAINING_CASES[0], id="Adam without bias correction",
+        optimizer=lambda spe: faults.AdamWithoutBiasCorrection(registry.SCHEDULE_CASES["inverse-time"](spe)),
+    )
+    report, _ = training.run(case, seed)
+    yield _row("control", "training check catches Adam without bias correction", report, expect_pass=False)
+
+
+def minibatch_rows(steps, dtype, seed):
+    """Keras's fit(x, y, batch_size=B, shuffle=True) cuts batches as the course
+    does: a new permutation each epoch, ⌊m/B⌋ full batches, then m mod B.
+
+    Only without a global TensorFlow seed: after keras.utils.set_random_seed
+    (measured with Keras 3.15) every epoch repeats the first epoch's order.
+    The check therefore clears the global seed while it runs and restores it
+    afterwards."""
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    previous_seed = context.global_seed()
+    tf.random.set_seed(None)
+    try:
+        yield from _minibatch_rows(seed)
+    finally:
+        tf.random.set_seed(previous_seed)
+
+
+def _minibatch_rows(seed):
+    m, B, epochs = 50, 16, 3
+    seen = []
+
+    class Record(keras.layers.Layer):
+        def call(self, inputs):
+            seen.append(np.asarray(inputs[:, 0]).astype(int))
+            return inputs[:, 1:]
+
+    X = np.column_stack([np.arange(m), np.random.default_rng(seed).standard_normal((m, 2))]).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), Record(), keras.layers.Dense(1)])
+    model.compile(optimizer=keras_optims.GradientDescent(0.01), loss="mse", run_eagerly=True)
+    model.fit(X, np.zeros((m, 1), "float32"), batch_size=B, epochs=epochs, shuffle=True, verbose=0)
+    per_epoch = len(reference.random_mini_batches(np.zeros((1, m)), np.zeros((1, m)), B))
+    problems = []
+    orders = []
+    for e in range(epochs):
+        batches = seen[e * per_epoch : (e + 1) * per_epoch]
+        sizes = [len(b) for b in batches]
+        expected_sizes = [B] * (m // B) + ([m % B] if m % B else [])
+        if sizes != expected_sizes:
+            problems.append(f"epoch {e}: sizes {sizes}")
+        order = np.concatenate(batches)
+        if sorted(order.tolist()) != list(range(m)):
+            problems.append(f"epoch {e}: not a permutation")
+        orders.append(order)
+    if any(np.array_equal(orders[0], o) for o in orders[1:]):
+        problems.append("the same order in two epochs")
+    status = "FAIL" if problems or len(seen) != epochs * per_epoch else "PASS"
+    yield Row("mini-batches", f"Keras fit(shuffle=True), m={m}, B={B}: permutation per epoch, last batch {m % B}",
+              epochs * per_epoch, 0.0, 0.0, 0.0, status, "; ".join(problems))
+
+
+SECTIONS = [
+    ("optimizer", optimizer_rows),
+    ("schedule", schedule_rows),
+    ("ewma", ewma_rows),
+    ("training", training_rows),
+    ("gradient check", gradient_check_rows),
+    ("mini-batches", minibatch_rows),
+    ("equivalence", equivalence_rows),
+    ("control", control_rows),
+]
+
+
+def run(steps=100, dtype="float64", seed=0, only=None):
+    """Runs the sections (all, or those whose name contains `only`) and
+    returns (rows, seconds)."""
+    start = time.perf_counter()
+    rows = []
+    for name, section in SECTIONS:
+        if only and only not in name:
+            continue
+        rows.extend(section(steps, dtype, seed))
+    return rows, time.perf_counter() - start
