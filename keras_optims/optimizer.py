@@ -38,6 +38,16 @@ KERAS_ARGUMENTS_DOC = """jit_compile: bool, default `True`. Run each variable's 
             on the weights around it (weight decay, EMA)."""
 
 
+LARGE = 2**18  # elements: variables this large share one XLA computation
+
+
+def _size(variable):
+    size = 1
+    for dimension in variable.shape:
+        size *= int(dimension)
+    return size
+
+
 def document(cls):
     """Splices the shared argument documentation into a class docstring."""
     cls.__doc__ = cls.__doc__.replace("{{keras_arguments}}", KERAS_ARGUMENTS_DOC)
@@ -112,11 +122,35 @@ class CourseOptimizer(keras.optimizers.Optimizer):
             )
         return getattr(self, f"_{name}")[self._get_variable_index(variable)]
 
+    def _slots_of(self, variable):
+        return tuple(self.get_slot(variable, name).value for name in self.slot_names)
+
     def update_step(self, gradient, variable, learning_rate):
         if isinstance(variable, keras.Variable):
             variable = variable.value
-        slots = tuple(self.get_slot(variable, name).value for name in self.slot_names)
-        self._variable_update(variable, gradient, slots, learning_rate, self.iterations + 1)
+        self._variable_update(variable, gradient, self._slots_of(variable), learning_rate, self.iterations + 1)
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        # Keras calls this once per step with every (gradient, variable) pair,
+        # after clipping and weight decay. Under a distribution strategy (no
+        # XLA) Keras's own per-replica update runs; otherwise variables of at
+        # least LARGE elements share one XLA computation and the others get
+        # one each (see tensorflow_backend).
+        if not self._variable_update.uses_xla():
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        large = [(g, v) for g, v in zip(grads, trainable_variables) if _size(v) >= LARGE]
+        small = [(g, v) for g, v in zip(grads, trainable_variables) if _size(v) < LARGE]
+        for gradient, variable in small:
+            self.update_step(gradient, variable, learning_rate)
+        if large:
+            variables = [v.value if isinstance(v, keras.Variable) else v for _, v in large]
+            self._variable_update.update_group(
+                variables,
+                [g for g, _ in large],
+                [self._slots_of(v) for v in variables],
+                learning_rate,
+                self.iterations + 1,
+            )
 
     def get_config(self):
         config = super().get_config()

@@ -16,6 +16,14 @@ The optimizer classes (both Keras flavours) hand a rule from `rules.py` to a
   with no gradient in this batch still decay, exactly as with a dense zero
   gradient.
 
+How variables are grouped into XLA computations is the optimizer's choice
+(`CourseOptimizer._backend_update_step`): large variables share one
+computation, small ones get one each (measured on a 2-core CPU: one
+computation over four 1M-element variables is ~15% faster than four; over
+200 variables of 10K elements it is ~15% slower than 200 separate ones,
+which TensorFlow runs two at a time, while XLA runs a computation's
+element-wise loops one after another).
+
 XLA is not used (the same rule runs as ordinary TensorFlow ops) when the
 optimizer was built with ``jit_compile=False`` or when the update runs under a
 ``tf.distribute`` strategy other than the default one, where a variable is a
@@ -35,6 +43,9 @@ class TensorMath:
 
     @staticmethod
     def like(x, reference):
+        if isinstance(x, (numbers.Real, np.number)):
+            # tf.cast(python_float, float64) would round through float32 first.
+            return tf.constant(float(x), dtype=reference.dtype)
         return tf.cast(x, reference.dtype)
 
 
@@ -65,6 +76,7 @@ class VariableUpdate:
         self._rule = rule
         self.jit_compile = jit_compile
         self._compiled = tf.function(self._update, jit_compile=True, autograph=False)
+        self._compiled_group = tf.function(self._update_group, jit_compile=True, autograph=False)
 
     def _update(self, variable, gradient, slots, learning_rate, step):
         new_values = self._rule(
@@ -78,6 +90,10 @@ class VariableUpdate:
         for target, value in zip((variable, *slots), new_values):
             target.assign(value)
 
+    def _update_group(self, variables, gradients, slots, learning_rate, step):
+        for variable, gradient, variable_slots in zip(variables, gradients, slots):
+            self._update(variable, gradient, variable_slots, learning_rate, step)
+
     def uses_xla(self):
         """Whether the next update runs XLA-compiled."""
         return self.jit_compile and not tf.distribute.has_strategy()
@@ -90,3 +106,13 @@ class VariableUpdate:
             self._compiled(*args)
         else:
             self._update(*args)
+
+    def update_group(self, variables, gradients, slots, learning_rate, step):
+        """Updates several variables in one XLA computation (one launch for
+        all of them), or with one `__call__` each where XLA is not used."""
+        if not self.uses_xla():
+            for variable, gradient, variable_slots in zip(variables, gradients, slots):
+                self(variable, gradient, variable_slots, learning_rate, step)
+            return
+        gradients = [tf.cast(dense(g), v.dtype) for g, v in zip(gradients, variables)]
+        self._compiled_group(variables, gradients, slots, as_float64(learning_rate), as_float64(step))

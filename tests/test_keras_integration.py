@@ -242,3 +242,26 @@ def test_falls_back_from_xla_under_a_distribution_strategy(case):
     assert mirrored_opt._variable_update._compiled.experimental_get_tracing_count() == 0
     for a, b in zip(mirrored, single):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_large_variables_share_one_xla_computation(case):
+    """Variables of at least optimizer.LARGE elements are updated together in
+    one XLA computation; the result is the per-variable one."""
+    from keras_optims.optimizer import LARGE
+
+    rng = np.random.default_rng(6)
+    shapes = [(LARGE // 512, 512), (LARGE,), (7,)]
+    grads = [[rng.standard_normal(s).astype("float32") for s in shapes] for _ in range(3)]
+    results = []
+    for jit_compile in (True, False):
+        opt = make(case, jit_compile=jit_compile)
+        variables = [keras.Variable(np.ones(s, "float32")) for s in shapes]
+        for gs in grads:
+            opt.apply([tf.constant(g) for g in gs], variables)
+        results.append([v.numpy() for v in variables])
+        if jit_compile:
+            assert opt._variable_update._compiled_group.experimental_get_tracing_count() == 1
+            assert opt._variable_update._compiled.experimental_get_tracing_count() == 1  # the (7,) one
+    for grouped, plain in zip(*results):
+        np.testing.assert_allclose(grouped, plain, rtol=RTOL["float32"], atol=1e-7)

@@ -1,0 +1,270 @@
+"""Optimizer step speed and memory: keras_optims vs Keras's built-ins, torch
+and the memory-bandwidth floor, measured in one process.
+
+    python benchmarks/bench.py [--quick] [--repeats N] [--json PATH]
+
+Prints a table and writes JSON (default benchmarks/results/latest.json).
+Every case is timed in the same run, interleaved (one step of each case per
+round), and reported as the median over the rounds after warm-up; the
+ratios are what to read, since the machine is shared and noisy.
+
+Shapes: (a) 4 × (1000, 1000) + (1000,) float32 variables, 4,001,000
+parameters; (b) 100 × (100, 100) + 100 × (100,), 1,010,000 parameters in
+200 variables. `--quick` shrinks both 100-fold (a smoke test, not a result).
+
+Cases per optimizer (each with default arguments):
+- ours: `keras_optims.X()`, `optimizer.apply` inside `tf.function` (what
+  `model.fit` runs on CPU, where Keras leaves XLA off);
+- keras: the nearest Keras built-in (`SGD()`, `SGD(momentum=0.9)`,
+  `RMSprop()`, `Adam()`) the same way;
+- keras+xla: that built-in inside `tf.function(jit_compile=True)`;
+- torch foreach / fused: `torch.optim` with `foreach=True` / `fused=True`
+  (where torch supports it), when torch is installed;
+- floor: a fused C kernel over the same bytes on all cores (see floor.py).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor import BYTES_PER_PARAMETER, Floor  # noqa: E402
+
+OPTIMIZERS = ("GradientDescent", "Momentum", "RMSProp", "Adam")
+
+
+def shapes(name, scale=1):
+    if name == "a":
+        return [(1000 // scale, 1000)] * 4 + [(1000,)]
+    return [(100 // scale, 100)] * 100 + [(100,)] * 100
+
+
+def keras_cases(optimizer, variable_shapes):
+    import keras
+    import tensorflow as tf
+
+    import keras_optims
+
+    ours = getattr(keras_optims, optimizer)
+    builtin = {
+        "GradientDescent": lambda: keras.optimizers.SGD(),
+        "Momentum": lambda: keras.optimizers.SGD(momentum=0.9),
+        "RMSProp": lambda: keras.optimizers.RMSprop(),
+        "Adam": lambda: keras.optimizers.Adam(),
+    }[optimizer]
+    rng = np.random.default_rng(0)
+    grads = [tf.constant(rng.standard_normal(s).astype("float32") * 1e-3) for s in variable_shapes]
+
+    def case(make, jit_compile):
+        variables = [keras.Variable(rng.standard_normal(s).astype("float32")) for s in variable_shapes]
+        opt = make()
+        step = tf.function(lambda: opt.apply(grads, variables), jit_compile=jit_compile)
+        return step, opt, variables
+
+    return {
+        "ours": case(ours, False),
+        "keras": case(builtin, False),
+        "keras+xla": case(builtin, True),
+    }
+
+
+def torch_cases(optimizer, variable_shapes):
+    try:
+        import torch
+    except ImportError:
+        return {}
+    make = {
+        "GradientDescent": lambda p, **kw: torch.optim.SGD(p, lr=0.01, **kw),
+        "Momentum": lambda p, **kw: torch.optim.SGD(p, lr=0.01, momentum=0.9, **kw),
+        "RMSProp": lambda p, **kw: torch.optim.RMSprop(p, lr=0.001, **kw),
+        "Adam": lambda p, **kw: torch.optim.Adam(p, lr=0.001, **kw),
+    }[optimizer]
+    cases = {}
+    for flag in ("foreach", "fused"):
+        params = [torch.randn(s, requires_grad=True) for s in variable_shapes]
+        for p in params:
+            p.grad = torch.randn(p.shape) * 1e-3
+        try:
+            opt = make(params, **{flag: True})
+            opt.step()
+        except (RuntimeError, TypeError, ValueError) as error:  # fused not supported here
+            cases[f"torch {flag}"] = str(error).splitlines()[0][:60]
+            continue
+
+        def step(opt=opt):
+            with torch.no_grad():
+                opt.step()
+
+        cases[f"torch {flag}"] = (step, None, None)
+    return cases
+
+
+def time_interleaved(cases, repeats, warmup=3):
+    """{name: median seconds}: one call of every case per round."""
+    runnable = {k: v for k, v in cases.items() if callable(v)}
+    for fn in runnable.values():
+        for _ in range(warmup):
+            fn()
+    samples = {k: [] for k in runnable}
+    for _ in range(repeats):
+        for name, fn in runnable.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def state_bytes(opt, variables):
+    """Optimizer state bytes (slots; counters and learning rate excluded) per
+    parameter byte."""
+    params = sum(int(np.prod(v.shape)) * 4 for v in variables)
+    own = {id(opt.iterations), id(getattr(opt, "_learning_rate", None))}
+    state = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in opt.variables if id(v) not in own)
+    return state / params
+
+
+def step_benchmark(shape_name, scale, repeats):
+    variable_shapes = shapes(shape_name, scale)
+    n = sum(int(np.prod(s)) for s in variable_shapes)
+    floor = Floor(n)
+    rows = []
+    for optimizer in OPTIMIZERS:
+        keras_side = keras_cases(optimizer, variable_shapes)
+        cases = {name: step for name, (step, _, _) in keras_side.items()}
+        torch_side = torch_cases(optimizer, variable_shapes)
+        cases.update({k: (v[0] if isinstance(v, tuple) else v) for k, v in torch_side.items()})
+        cases["floor"] = lambda optimizer=optimizer: floor.step(optimizer)
+        times = time_interleaved(cases, repeats)
+        for name, value in cases.items():
+            if not callable(value):
+                times[name] = None
+        notes = {k: v for k, v in cases.items() if isinstance(v, str)}
+        _, ours_opt, ours_vars = keras_side["ours"]
+        _, keras_opt, keras_vars = keras_side["keras"]
+        rows.append({
+            "shape": shape_name,
+            "optimizer": optimizer,
+            "parameters": n,
+            "variables": len(variable_shapes),
+            "ms": {k: (None if v is None else v * 1e3) for k, v in times.items()},
+            "skipped": notes,
+            "keras_over_ours": times["keras"] / times["ours"],
+            "keras_xla_over_ours": times["keras+xla"] / times["ours"],
+            "ours_over_floor": times["ours"] / times["floor"],
+            "floor_GBps": BYTES_PER_PARAMETER[optimizer] * n / times["floor"] / 1e9,
+            "state_bytes_per_parameter_byte": {
+                "ours": state_bytes(ours_opt, ours_vars),
+                "keras": state_bytes(keras_opt, keras_vars),
+            },
+        })
+    return rows, floor.kind
+
+
+def fit_benchmark(scale, repeats):
+    """model.fit steps per second of an MLP (512-1024-512-10, ≈1.06M
+    parameters, batch 256): keras_optims.Adam() vs keras.optimizers.Adam()."""
+    import keras
+
+    import keras_optims
+
+    rng = np.random.default_rng(0)
+    width = max(1024 // scale, 8)
+    steps = max(40 // scale, 4)
+    X = rng.standard_normal((256 * steps, 512)).astype("float32")
+    y = X[:, :10].copy()
+
+    def model(make):
+        keras.utils.set_random_seed(0)
+        net = keras.Sequential([
+            keras.Input((512,)), keras.layers.Dense(width, activation="relu"),
+            keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10),
+        ])
+        net.compile(optimizer=make(), loss="mse")
+        net.fit(X[:512], y[:512], batch_size=256, epochs=1, verbose=0)  # trace and compile
+        return net
+
+    nets = {"ours": model(keras_optims.Adam), "keras": model(keras.optimizers.Adam)}
+    samples = {k: [] for k in nets}
+    for _ in range(max(repeats // 10, 2)):
+        for name, net in nets.items():
+            start = time.perf_counter()
+            net.fit(X, y, batch_size=256, epochs=1, verbose=0)
+            samples[name].append(steps / (time.perf_counter() - start))
+    rates = {k: statistics.median(v) for k, v in samples.items()}
+    params = nets["ours"].count_params()
+    return {"parameters": params, "steps_per_second": rates, "ours_over_keras": rates["ours"] / rates["keras"]}
+
+
+def format_table(rows, fit, floor_kind):
+    lines = [
+        f"floor: {floor_kind}",
+        "",
+        f"{'shape':<5} {'optimizer':<15} {'ours ms':>8} {'keras ms':>9} {'keras+xla':>9} "
+        f"{'torch foreach':>13} {'torch fused':>11} {'floor ms':>8} {'keras/ours':>10} {'xla/ours':>8} "
+        f"{'ours/floor':>10} {'state ours/keras':>16}",
+    ]
+    fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+    for r in rows:
+        ms = r["ms"]
+        state = r["state_bytes_per_parameter_byte"]
+        lines.append(
+            f"{r['shape']:<5} {r['optimizer']:<15} {fmt(ms['ours']):>8} {fmt(ms['keras']):>9} "
+            f"{fmt(ms['keras+xla']):>9} {fmt(ms.get('torch foreach')):>13} {fmt(ms.get('torch fused')):>11} "
+            f"{fmt(ms['floor']):>8} {r['keras_over_ours']:>9.2f}× {r['keras_xla_over_ours']:>7.2f}× "
+            f"{r['ours_over_floor']:>9.2f}× {state['ours']:>7.0f}× / {state['keras']:.0f}×"
+        )
+    rates = fit["steps_per_second"]
+    lines += [
+        "",
+        f"model.fit, MLP of {fit['parameters']:,} parameters, batch 256: ours {rates['ours']:.1f} steps/s, "
+        f"keras {rates['keras']:.1f} steps/s, ours/keras {fit['ours_over_keras']:.2f}×",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats (a smoke test)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed rounds per case (default 40; 5 with --quick)")
+    parser.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "latest.json"))
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (5 if args.quick else 40)
+    if repeats < 1:
+        parser.error("--repeats must be >= 1")
+    scale = 100 if args.quick else 1
+
+    import tensorflow as tf
+
+    rows = []
+    floor_kind = None
+    for shape_name in ("a", "b"):
+        shape_rows, floor_kind = step_benchmark(shape_name, scale, repeats)
+        rows += shape_rows
+    fit = fit_benchmark(scale, repeats)
+    machine = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "tensorflow": tf.__version__,
+        "devices": [d.device_type for d in tf.config.list_physical_devices()],
+    }
+    print(format_table(rows, fit, floor_kind))
+    payload = {"machine": machine, "repeats": repeats, "quick": args.quick, "floor": floor_kind,
+               "steps": rows, "fit": fit}
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(payload, indent=2))
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
