@@ -10,7 +10,7 @@ ratios are what to read, since the machine is shared and noisy.
 
 Shapes: (a) 4 × (1000, 1000) + (1000,) float32 variables, 4,001,000
 parameters; (b) 100 × (100, 100) + 100 × (100,), 1,010,000 parameters in
-200 variables. `--quick` shrinks both 100-fold (a smoke test, not a result).
+200 variables. `--quick` shrinks both (a smoke test, not a result).
 
 Cases per optimizer (each with default arguments):
 - ours: `keras_optims.X()`, `optimizer.apply` inside `tf.function` (what
@@ -42,10 +42,13 @@ from floor import BYTES_PER_PARAMETER, Floor  # noqa: E402
 OPTIMIZERS = ("GradientDescent", "Momentum", "RMSProp", "Adam")
 
 
-def shapes(name, scale=1):
+def shapes(name, quick=False):
+    """The variable shapes of (a) and (b); `quick` keeps their kind (few large
+    vs many small variables) at a size that only smoke-tests the script."""
     if name == "a":
-        return [(1000 // scale, 1000)] * 4 + [(1000,)]
-    return [(100 // scale, 100)] * 100 + [(100,)] * 100
+        return [(10 if quick else 1000, 1000)] * 4 + [(1000,)]
+    count = 10 if quick else 100
+    return [(count, 100)] * count + [(100,)] * count
 
 
 def keras_cases(optimizer, variable_shapes):
@@ -132,8 +135,8 @@ def state_bytes(opt, variables):
     return state / params
 
 
-def step_benchmark(shape_name, scale, repeats):
-    variable_shapes = shapes(shape_name, scale)
+def step_benchmark(shape_name, quick, repeats):
+    variable_shapes = shapes(shape_name, quick)
     n = sum(int(np.prod(s)) for s in variable_shapes)
     floor = Floor(n)
     rows = []
@@ -169,7 +172,7 @@ def step_benchmark(shape_name, scale, repeats):
     return rows, floor.kind
 
 
-def fit_benchmark(scale, repeats):
+def fit_benchmark(quick, repeats):
     """model.fit steps per second of an MLP (512-1024-512-10, ≈1.06M
     parameters, batch 256): keras_optims.Adam() vs keras.optimizers.Adam()."""
     import keras
@@ -177,8 +180,8 @@ def fit_benchmark(scale, repeats):
     import keras_optims
 
     rng = np.random.default_rng(0)
-    width = max(1024 // scale, 8)
-    steps = max(40 // scale, 4)
+    width = 16 if quick else 1024
+    steps = 4 if quick else 40
     X = rng.standard_normal((256 * steps, 512)).astype("float32")
     y = X[:, :10].copy()
 
@@ -240,16 +243,15 @@ def main(argv=None):
     repeats = args.repeats or (5 if args.quick else 40)
     if repeats < 1:
         parser.error("--repeats must be >= 1")
-    scale = 100 if args.quick else 1
 
     import tensorflow as tf
 
     rows = []
     floor_kind = None
     for shape_name in ("a", "b"):
-        shape_rows, floor_kind = step_benchmark(shape_name, scale, repeats)
+        shape_rows, floor_kind = step_benchmark(shape_name, args.quick, repeats)
         rows += shape_rows
-    fit = fit_benchmark(scale, repeats)
+    fit = fit_benchmark(args.quick, repeats)
     machine = {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
