@@ -19,7 +19,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m keras_optims.verification
-	$(BIN)/python examples/train_each_optimizer.py
+	$(BIN)/python examples/paths.py --quick
+	$(BIN)/python examples/moons.py --quick
+	@echo "Pictures are in examples/out/ (full runs: python examples/paths.py, examples/moons.py)."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,11 +1,48 @@
-"""Exponentially weighted averages of per-batch metrics."""
+"""Exponentially weighted averages: the course's recursion, and a callback
+that applies it to per-batch metrics."""
 
 import warnings
 
 import keras
+import numpy as np
 
 from keras_optims import hyperparameters as checks
 from keras_optims.callbacks.serializable import SerializableCallback
+
+
+class ExponentialAverage:
+    """The course's exponentially weighted average of a series θ₁, θ₂, …
+
+        V₀ = 0,   V_t = β·V_{t−1} + (1 − β)·θ_t
+        value: V_t / (1 − βᵗ)  (bias_correction=True)  or  V_t
+
+    The recursion always runs on the uncorrected V; the correction is only
+    applied to what is reported. `update(θ, steps=n)` applies the same value
+    n times at once: V ← βⁿ·V + (1 − βⁿ)·θ, t ← t + n.
+    """
+
+    def __init__(self, beta=0.9, bias_correction=True):
+        self.beta = checks.check_decay("beta", beta)
+        self.bias_correction = checks.check_boolean("bias_correction", bias_correction)
+        self.V, self.t = 0.0, 0
+
+    def update(self, value, steps=1):
+        decay = self.beta**steps
+        self.V = decay * self.V + (1.0 - decay) * value
+        self.t += steps
+        return self.value
+
+    @property
+    def value(self):
+        if self.bias_correction and self.t:
+            return self.V / (1.0 - self.beta**self.t)
+        return self.V
+
+
+def exponentially_weighted_average(series, beta=0.9, bias_correction=True):
+    """The averages of `series` (first axis = time) at every t, as an array."""
+    average = ExponentialAverage(beta, bias_correction)
+    return np.array([average.update(np.asarray(theta, dtype=np.float64)) for theta in series])
 
 
 def _monitors(monitor):
@@ -87,7 +124,7 @@ class EWMA(SerializableCallback):
         self.t = 0  # batches since the start of training
         self._k = 0  # batches since the start of the epoch
         self._examples = 0.0  # examples since the start of the epoch
-        self._average = {name: 0.0 for name in self.monitor}
+        self._average = {name: ExponentialAverage(self.beta, self.bias_correction) for name in self.monitor}
         self._epoch_mean = {name: 0.0 for name in self.monitor}
         self._last = {}
         self._seen = set()
@@ -116,8 +153,6 @@ class EWMA(SerializableCallback):
         examples, previous_examples = self._examples_seen(k), self._examples
         self._examples = examples
         self.t += steps
-        decay = self.beta**steps
-        correction = 1.0 - self.beta**self.t if self.bias_correction else 1.0
         for name in self.monitor:
             if logs is None or name not in logs:
                 continue
@@ -127,8 +162,7 @@ class EWMA(SerializableCallback):
                 examples - previous_examples
             )
             self._epoch_mean[name] = mean
-            self._average[name] = decay * self._average[name] + (1.0 - decay) * value
-            reported = self._average[name] / correction
+            reported = self._average[name].update(value, steps)
             logs[f"batch_{name}"] = value
             logs[f"ewma_{name}"] = reported
             self._last[name] = reported

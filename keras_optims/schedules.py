@@ -31,17 +31,20 @@ from keras_optims import hyperparameters as checks
 class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Base class: maps the step to the 0-based epoch and calls `at_epoch`.
 
-    Subclasses implement `at_epoch(epoch)` (``epoch``: an int64 scalar
-    tensor; returns a float64 scalar tensor) and list their arguments in
-    `get_config`.
+    Subclasses validate their own arguments, pass them on as keywords (they
+    become attributes and the config) and implement `at_epoch(epoch)`
+    (``epoch``: an int64 scalar tensor; returns a float64 scalar tensor).
     """
 
-    def __init__(self, steps_per_epoch, name=None):
+    def __init__(self, steps_per_epoch, name=None, **arguments):
         super().__init__()
         self.steps_per_epoch = checks.check_count("steps_per_epoch", steps_per_epoch)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Argument `name` must be a string or None. Received: name={name!r}")
         self.name = name
+        self._arguments = arguments
+        for key, value in arguments.items():
+            setattr(self, key, value)
 
     def epoch(self, step):
         """⌊step / steps_per_epoch⌋ as an int64 tensor."""
@@ -55,7 +58,7 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
         raise NotImplementedError
 
     def get_config(self):
-        return {"steps_per_epoch": self.steps_per_epoch, "name": self.name}
+        return {**self._arguments, "steps_per_epoch": self.steps_per_epoch, "name": self.name}
 
 
 def _float64(x):
@@ -90,22 +93,18 @@ class InverseTimeEpochDecay(EpochSchedule):
     """
 
     def __init__(self, initial_learning_rate, decay_rate, steps_per_epoch, time_interval=1, name=None):
-        super().__init__(steps_per_epoch, name)
-        self.initial_learning_rate = checks.check_positive("initial_learning_rate", initial_learning_rate)
-        self.decay_rate = checks.check_nonnegative("decay_rate", decay_rate)
-        self.time_interval = checks.check_count("time_interval", time_interval)
+        super().__init__(
+            steps_per_epoch,
+            name,
+            initial_learning_rate=checks.check_positive("initial_learning_rate", initial_learning_rate),
+            decay_rate=checks.check_nonnegative("decay_rate", decay_rate),
+            time_interval=checks.check_count("time_interval", time_interval),
+        )
 
     def at_epoch(self, epoch):
         periods = _float64(tf.math.floordiv(epoch, self.time_interval))
         return self.initial_learning_rate / (1.0 + self.decay_rate * periods)
 
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_rate": self.decay_rate,
-            "time_interval": self.time_interval,
-            **super().get_config(),
-        }
 
 
 @keras.saving.register_keras_serializable(package="keras_optims")
@@ -127,19 +126,16 @@ class ExponentialEpochDecay(EpochSchedule):
     """
 
     def __init__(self, initial_learning_rate, rate, steps_per_epoch, name=None):
-        super().__init__(steps_per_epoch, name)
-        self.initial_learning_rate = checks.check_positive("initial_learning_rate", initial_learning_rate)
-        self.rate = checks.check_factor("rate", rate)
+        super().__init__(
+            steps_per_epoch,
+            name,
+            initial_learning_rate=checks.check_positive("initial_learning_rate", initial_learning_rate),
+            rate=checks.check_factor("rate", rate),
+        )
 
     def at_epoch(self, epoch):
         return self.initial_learning_rate * tf.pow(tf.constant(self.rate, tf.float64), _float64(epoch))
 
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "rate": self.rate,
-            **super().get_config(),
-        }
 
 
 @keras.saving.register_keras_serializable(package="keras_optims")
@@ -162,19 +158,16 @@ class InverseSqrtEpochDecay(EpochSchedule):
     """
 
     def __init__(self, initial_learning_rate, k, steps_per_epoch, name=None):
-        super().__init__(steps_per_epoch, name)
-        self.initial_learning_rate = checks.check_positive("initial_learning_rate", initial_learning_rate)
-        self.k = checks.check_positive("k", k)
+        super().__init__(
+            steps_per_epoch,
+            name,
+            initial_learning_rate=checks.check_positive("initial_learning_rate", initial_learning_rate),
+            k=checks.check_positive("k", k),
+        )
 
     def at_epoch(self, epoch):
         return self.initial_learning_rate * self.k / tf.sqrt(_float64(epoch) + 1.0)
 
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "k": self.k,
-            **super().get_config(),
-        }
 
 
 @keras.saving.register_keras_serializable(package="keras_optims")
@@ -201,14 +194,14 @@ class EpochStaircase(EpochSchedule):
     """
 
     def __init__(self, boundaries, values, steps_per_epoch, name=None):
-        super().__init__(steps_per_epoch, name)
         for argument, sequence in (("boundaries", boundaries), ("values", values)):
             if not isinstance(sequence, (list, tuple)):
                 raise TypeError(
                     f"Argument `{argument}` must be a list. Received: {argument}={sequence!r}"
                 )
-        self.boundaries = [checks.check_count(f"boundaries[{i}]", b) for i, b in enumerate(boundaries)]
-        self.values = [checks.check_positive(f"values[{i}]", v) for i, v in enumerate(values)]
+        checked_boundaries = [checks.check_count(f"boundaries[{i}]", b) for i, b in enumerate(boundaries)]
+        checked_values = [checks.check_positive(f"values[{i}]", v) for i, v in enumerate(values)]
+        super().__init__(steps_per_epoch, name, boundaries=checked_boundaries, values=checked_values)
         if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
             raise ValueError(f"Argument `boundaries` must be strictly increasing. Received: boundaries={boundaries!r}")
         if len(self.values) != len(self.boundaries) + 1:
@@ -221,6 +214,3 @@ class EpochStaircase(EpochSchedule):
         boundaries = tf.constant(self.boundaries, tf.int64, shape=[len(self.boundaries)])
         passed = tf.reduce_sum(tf.cast(epoch >= boundaries, tf.int32))
         return tf.gather(tf.constant(self.values, tf.float64), passed)
-
-    def get_config(self):
-        return {"boundaries": list(self.boundaries), "values": list(self.values), **super().get_config()}

@@ -248,3 +248,30 @@ def test_callbacks_serialize(callback):
     assert serialized["registered_name"].startswith("keras_optims>")
     rebuilt = keras.saving.deserialize_keras_object(serialized)
     assert type(rebuilt) is type(callback) and rebuilt.get_config() == callback.get_config()
+
+
+@pytest.mark.parametrize("bias_correction", [True, False])
+def test_exponential_average_helper_matches_the_reference(bias_correction):
+    from keras_optims.callbacks import exponentially_weighted_average
+    from keras_optims.verification import reference
+
+    series = np.random.default_rng(2).normal(10, 3, 200)
+    np.testing.assert_allclose(
+        exponentially_weighted_average(series, 0.9, bias_correction),
+        reference.ewma(series, 0.9, bias_correction),
+        rtol=1e-13,
+    )
+
+
+def test_exponential_average_several_steps_at_once():
+    from keras_optims.callbacks import ExponentialAverage
+
+    once, step_by_step = ExponentialAverage(0.8), ExponentialAverage(0.8)
+    once.update(2.0), step_by_step.update(2.0)
+    once.update(5.0, steps=3)
+    for _ in range(3):
+        step_by_step.update(5.0)
+    assert once.t == step_by_step.t == 4
+    np.testing.assert_allclose(once.value, step_by_step.value, rtol=1e-15)
+    with pytest.raises(ValueError, match="beta"):
+        ExponentialAverage(beta=1.0)

@@ -53,3 +53,12 @@ def test_docstrings_state_rule_symbols_defaults_and_differences(name):
 def test_readme_verify_snippet_runs():
     block = next(b for b in readme_python_blocks() if "verify(" in b)
     exec(block, {})  # noqa: S102
+
+
+def test_readme_pictures_exist_and_are_small():
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README.read_text())
+    assert len(images) >= 6
+    for image in images:
+        path = README.parent / image
+        assert path.is_file(), image
+        assert path.stat().st_size < 200 * 1024, f"{image} is over 200 kB"

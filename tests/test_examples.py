@@ -1,0 +1,56 @@
+"""Every example runs with --quick from the command line and draws real pictures."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib import image
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+PICTURES = {
+    "paths.py": ["paths_valley.png", "paths_beale.png", "paths_saddle.png"],
+    "moons.py": ["moons.png"],
+    "schedules.py": ["schedules.png"],
+    "ewma.py": ["ewma.png"],
+}
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("examples")
+    for script in PICTURES:
+        done = subprocess.run(
+            [sys.executable, str(EXAMPLES / script), "--quick", "--out", str(out)],
+            capture_output=True, text=True, timeout=600,
+        )
+        assert done.returncode == 0, f"{script}: {done.stderr[-3000:]}"
+    return out
+
+
+@pytest.mark.parametrize("script", PICTURES)
+def test_pictures_exist_open_and_are_not_blank(outputs, script):
+    for name in PICTURES[script]:
+        pixels = image.imread(outputs / name)
+        assert pixels.ndim == 3 and pixels.shape[0] > 200 and pixels.shape[1] > 300, name
+        rgb = pixels[..., :3]
+        assert rgb.std() > 0.05, f"{name} is blank"
+        assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 50, f"{name} has almost no content"
+
+
+def test_momentum_and_adam_end_closer_to_the_valley_minimum_than_gradient_descent(outputs):
+    valley = json.loads((outputs / "paths.json").read_text())["valley"]
+    steps = {row["steps"] for row in valley.values()}
+    assert len(steps) == 1, "every optimizer must take the same number of steps"
+    gd = valley["GradientDescent"]["distance_to_minimum"]
+    assert valley["Momentum"]["distance_to_minimum"] < gd
+    assert valley["Adam"]["distance_to_minimum"] < gd
+
+
+def test_moons_reports_every_variant(outputs):
+    results = json.loads((outputs / "moons.json").read_text())
+    assert len(results) == 6
+    for result in results.values():
+        assert 0.0 <= result["accuracy"] <= 1.0 and np.isfinite(result["cost"])
