@@ -7,9 +7,35 @@ from keras_optims import rules
 from keras_optims.optimizer import CourseOptimizer, document
 
 
+class AdamRule:
+    """What both Keras flavours' `Adam` share: slots, rule and arguments."""
+
+    slot_names = ("v", "s")
+    rule = staticmethod(rules.adam)
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        epsilon_mode=rules.COURSE,
+        **kwargs,
+    ):
+        hyperparameters = {
+            "beta_1": checks.check_decay("beta_1", beta_1),
+            "beta_2": checks.check_decay("beta_2", beta_2),
+            "epsilon": checks.check_positive("epsilon", epsilon),
+            "epsilon_mode": checks.check_choice(
+                "epsilon_mode", epsilon_mode, rules.EPSILON_MODES
+            ),
+        }
+        super().__init__(learning_rate, hyperparameters=hyperparameters, **kwargs)
+
+
 @keras.saving.register_keras_serializable(package="keras_optims")
 @document
-class Adam(CourseOptimizer):
+class Adam(AdamRule, CourseOptimizer):
     """Adam, as the course writes it: momentum and RMSProp, bias-corrected.
 
         v ← β₁·v + (1 − β₁)·dW            v̂ = v / (1 − β₁ᵗ)
@@ -53,25 +79,3 @@ class Adam(CourseOptimizer):
             to √s, "epsilon hat", as `keras.optimizers.Adam`).
         {{keras_arguments}}
     """
-
-    slot_names = ("v", "s")
-    rule = staticmethod(rules.adam)
-
-    def __init__(
-        self,
-        learning_rate=0.001,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        epsilon_mode=rules.COURSE,
-        **kwargs,
-    ):
-        hyperparameters = {
-            "beta_1": checks.check_decay("beta_1", beta_1),
-            "beta_2": checks.check_decay("beta_2", beta_2),
-            "epsilon": checks.check_positive("epsilon", epsilon),
-            "epsilon_mode": checks.check_choice(
-                "epsilon_mode", epsilon_mode, rules.EPSILON_MODES
-            ),
-        }
-        super().__init__(learning_rate, hyperparameters=hyperparameters, **kwargs)

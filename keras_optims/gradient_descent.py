@@ -6,9 +6,18 @@ from keras_optims import rules
 from keras_optims.optimizer import CourseOptimizer, document
 
 
+class GradientDescentRule:
+    """What both Keras flavours' `GradientDescent` share: slots, rule and arguments."""
+
+    rule = staticmethod(rules.gradient_descent)
+
+    def __init__(self, learning_rate=0.01, **kwargs):
+        super().__init__(learning_rate, hyperparameters={}, **kwargs)
+
+
 @keras.saving.register_keras_serializable(package="keras_optims")
 @document
-class GradientDescent(CourseOptimizer):
+class GradientDescent(GradientDescentRule, CourseOptimizer):
     """Gradient descent, as the course writes it.
 
         W ← W − α·dW
@@ -35,8 +44,3 @@ class GradientDescent(CourseOptimizer):
             arguments and returns the value to use.
         {{keras_arguments}}
     """
-
-    rule = staticmethod(rules.gradient_descent)
-
-    def __init__(self, learning_rate=0.01, **kwargs):
-        super().__init__(learning_rate, hyperparameters={}, **kwargs)

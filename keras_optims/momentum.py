@@ -7,9 +7,23 @@ from keras_optims import rules
 from keras_optims.optimizer import CourseOptimizer, document
 
 
+class MomentumRule:
+    """What both Keras flavours' `Momentum` share: slots, rule and arguments."""
+
+    slot_names = ("v",)
+    rule = staticmethod(rules.momentum)
+
+    def __init__(self, learning_rate=0.01, beta=0.9, bias_correction=False, **kwargs):
+        hyperparameters = {
+            "beta": checks.check_decay("beta", beta),
+            "bias_correction": checks.check_boolean("bias_correction", bias_correction),
+        }
+        super().__init__(learning_rate, hyperparameters=hyperparameters, **kwargs)
+
+
 @keras.saving.register_keras_serializable(package="keras_optims")
 @document
-class Momentum(CourseOptimizer):
+class Momentum(MomentumRule, CourseOptimizer):
     """Gradient descent with momentum, as the course writes it.
 
         v ← β·v + (1 − β)·dW
@@ -46,13 +60,3 @@ class Momentum(CourseOptimizer):
             stored `v` is never corrected).
         {{keras_arguments}}
     """
-
-    slot_names = ("v",)
-    rule = staticmethod(rules.momentum)
-
-    def __init__(self, learning_rate=0.01, beta=0.9, bias_correction=False, **kwargs):
-        hyperparameters = {
-            "beta": checks.check_decay("beta", beta),
-            "bias_correction": checks.check_boolean("bias_correction", bias_correction),
-        }
-        super().__init__(learning_rate, hyperparameters=hyperparameters, **kwargs)

@@ -18,12 +18,10 @@ that into a real `keras.optimizers.Optimizer`:
   rebuild the same optimizer.
 """
 
-import functools
-
 import keras
 
 from keras_optims import hyperparameters as checks
-from keras_optims.tensorflow_backend import VariableUpdate
+from keras_optims.course_optimizer import CourseOptimizerMixin
 
 KERAS_ARGUMENTS_DOC = """jit_compile: bool, default `True`. Run each variable's update as one
             XLA-compiled function (also on CPU). `False` runs the same rule as
@@ -54,7 +52,7 @@ def document(cls):
     return cls
 
 
-class CourseOptimizer(keras.optimizers.Optimizer):
+class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
     """Base class of the course optimizers for Keras 3 (TensorFlow backend).
 
     Subclasses set `slot_names` (course symbols, in the order the rule takes
@@ -62,32 +60,13 @@ class CourseOptimizer(keras.optimizers.Optimizer):
     hyperparameters as a dict to `__init__`.
     """
 
-    slot_names = ()
-    rule = None
-
     def __init__(self, learning_rate, hyperparameters, jit_compile=True, **kwargs):
         learning_rate = checks.check_learning_rate(learning_rate)
         jit_compile = checks.check_boolean("jit_compile", jit_compile)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self._use_float64_learning_rate(learning_rate)
-        self._hyperparameters = dict(hyperparameters)
-        for name, value in self._hyperparameters.items():
-            object.__setattr__(self, name, value)
         self.jit_compile = jit_compile
-        self._variable_update = VariableUpdate(
-            functools.partial(type(self).rule, **self._hyperparameters),
-            jit_compile=jit_compile,
-        )
-
-    def __setattr__(self, name, value):
-        if name in getattr(self, "_hyperparameters", ()) or (
-            name == "jit_compile" and hasattr(self, "_variable_update")
-        ):
-            raise AttributeError(
-                f"`{name}` of {type(self).__name__} is fixed when the optimizer "
-                f"is created; make a new optimizer with {name}={value!r} instead."
-            )
-        super().__setattr__(name, value)
+        self._set_hyperparameters(hyperparameters, jit_compile)
 
     def _use_float64_learning_rate(self, learning_rate):
         old = self._learning_rate
@@ -113,14 +92,8 @@ class CourseOptimizer(keras.optimizers.Optimizer):
             for name, slot_list in zip(self.slot_names, slot_lists):
                 setattr(self, f"_{name}", slot_list)
 
-    def get_slot(self, variable, name):
-        """The slot `name` (one of `slot_names`) that belongs to `variable`."""
-        if name not in self.slot_names:
-            allowed = ", ".join(repr(n) for n in self.slot_names) or "none"
-            raise ValueError(
-                f"{type(self).__name__} has no slot {name!r}; its slots: {allowed}."
-            )
-        return getattr(self, f"_{name}")[self._get_variable_index(variable)]
+    def _slot_index(self, variable):
+        return self._get_variable_index(variable)
 
     def _slots_of(self, variable):
         return tuple(self.get_slot(variable, name).value for name in self.slot_names)

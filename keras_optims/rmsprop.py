@@ -7,9 +7,33 @@ from keras_optims import rules
 from keras_optims.optimizer import CourseOptimizer, document
 
 
+class RMSPropRule:
+    """What both Keras flavours' `RMSProp` share: slots, rule and arguments."""
+
+    slot_names = ("s",)
+    rule = staticmethod(rules.rmsprop)
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta=0.9,
+        epsilon=1e-8,
+        epsilon_mode=rules.COURSE,
+        **kwargs,
+    ):
+        hyperparameters = {
+            "beta": checks.check_decay("beta", beta),
+            "epsilon": checks.check_positive("epsilon", epsilon),
+            "epsilon_mode": checks.check_choice(
+                "epsilon_mode", epsilon_mode, rules.EPSILON_MODES
+            ),
+        }
+        super().__init__(learning_rate, hyperparameters=hyperparameters, **kwargs)
+
+
 @keras.saving.register_keras_serializable(package="keras_optims")
 @document
-class RMSProp(CourseOptimizer):
+class RMSProp(RMSPropRule, CourseOptimizer):
     """RMSProp, as the course writes it.
 
         s ← β·s + (1 − β)·dW²
@@ -50,23 +74,3 @@ class RMSProp(CourseOptimizer):
             (ε inside the root, as `keras.optimizers.RMSprop`).
         {{keras_arguments}}
     """
-
-    slot_names = ("s",)
-    rule = staticmethod(rules.rmsprop)
-
-    def __init__(
-        self,
-        learning_rate=0.001,
-        beta=0.9,
-        epsilon=1e-8,
-        epsilon_mode=rules.COURSE,
-        **kwargs,
-    ):
-        hyperparameters = {
-            "beta": checks.check_decay("beta", beta),
-            "epsilon": checks.check_positive("epsilon", epsilon),
-            "epsilon_mode": checks.check_choice(
-                "epsilon_mode", epsilon_mode, rules.EPSILON_MODES
-            ),
-        }
-        super().__init__(learning_rate, hyperparameters=hyperparameters, **kwargs)

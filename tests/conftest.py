@@ -21,3 +21,12 @@ def _fresh_keras_state():
     keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(0)
     yield
+
+
+@pytest.fixture(params=["keras", "tf_keras"])
+def flavour(request):
+    """The module holding the optimizer classes of one Keras flavour."""
+    import keras_optims
+    import keras_optims.tf_keras
+
+    return keras_optims if request.param == "keras" else keras_optims.tf_keras

@@ -22,15 +22,26 @@ def tensor(x, dtype):
 
 
 def run_steps(optimizer, W0, gradients, dtype):
-    """Applies `gradients` one by one to a variable starting at `W0`.
+    """Applies `gradients` one by one to a variable starting at `W0`, with a
+    Keras 3 optimizer on a Keras variable or a tf_keras one on a tf.Variable.
 
     Returns (W after each step, {slot name: value after each step}), as
     float64 arrays with a leading step axis.
     """
-    W = keras.Variable(np.asarray(W0, dtype=dtype), name="W")
+    import tensorflow as tf
+    import tf_keras
+
+    keras2 = isinstance(optimizer, tf_keras.optimizers.Optimizer)
+    if keras2:
+        W = tf.Variable(np.asarray(W0, dtype=dtype), name="W")
+    else:
+        W = keras.Variable(np.asarray(W0, dtype=dtype), name="W")
     trajectory, slots = [], {name: [] for name in getattr(optimizer, "slot_names", ())}
     for g in gradients:
-        optimizer.apply([tensor(g, dtype)], [W])
+        if keras2:
+            optimizer.apply_gradients([(tf.constant(np.asarray(g, dtype=dtype)), W)])
+        else:
+            optimizer.apply([tensor(g, dtype)], [W])
         trajectory.append(np.array(W.numpy(), dtype=np.float64))
         for name in slots:
             slots[name].append(np.array(optimizer.get_slot(W, name).numpy(), np.float64))

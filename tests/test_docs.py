@@ -23,7 +23,7 @@ def test_readme_usage_snippet_runs():
 
 
 def test_readme_decay_snippet_prints_what_it_says(capsys):
-    block = next(b for b in readme_python_blocks() if "InverseTimeEpochDecay" in b)
+    block = next(b for b in readme_python_blocks() if "LearningRateLogger" in b)
     exec(block, {})  # noqa: S102
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == str([0.1, 0.1, 0.05, 0.05, 0.1 / 3, 0.1 / 3])
@@ -62,3 +62,8 @@ def test_readme_pictures_exist_and_are_small():
         path = README.parent / image
         assert path.is_file(), image
         assert path.stat().st_size < 200 * 1024, f"{image} is over 200 kB"
+
+
+def test_readme_tf_keras_snippet_runs():
+    block = next(b for b in readme_python_blocks() if "keras_optims.tf_keras" in b)
+    exec(block, {})  # noqa: S102

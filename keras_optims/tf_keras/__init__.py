@@ -1,0 +1,54 @@
+"""The course optimizers and epoch schedules for tf_keras (Keras 2).
+
+    import tf_keras
+    from keras_optims.tf_keras import Adam, InverseTimeEpochDecay
+
+    model.compile(optimizer=Adam(), loss="mse")
+
+Same rules (written once, in `keras_optims.rules`), arguments, checks, slots
+(`v`, `s`) and defaults as the Keras 3 classes of `keras_optims`; subclasses of
+`tf_keras.optimizers.Optimizer` and `tf_keras.optimizers.schedules.
+LearningRateSchedule`, registered with tf_keras's serialization under the
+package name `keras_optims`.
+"""
+
+import tf_keras
+
+from keras_optims import adam, gradient_descent, momentum, rmsprop, schedules
+from keras_optims.tf_keras.optimizer import CourseOptimizer, Schedule
+
+register = tf_keras.saving.register_keras_serializable(package="keras_optims")
+
+
+def _tf_keras_class(rule, keras3_class):
+    cls = type(keras3_class.__name__, (rule, CourseOptimizer), {"__module__": __name__})
+    cls.__doc__ = (keras3_class.__doc__ or "") + "\n    (tf_keras flavour: see keras_optims.tf_keras.optimizer.)\n"
+    return register(cls)
+
+
+GradientDescent = _tf_keras_class(gradient_descent.GradientDescentRule, gradient_descent.GradientDescent)
+Momentum = _tf_keras_class(momentum.MomentumRule, momentum.Momentum)
+RMSProp = _tf_keras_class(rmsprop.RMSPropRule, rmsprop.RMSProp)
+Adam = _tf_keras_class(adam.AdamRule, adam.Adam)
+
+
+def _tf_keras_schedule(keras3_schedule):
+    cls = type(keras3_schedule.__name__, (keras3_schedule, Schedule), {"__module__": __name__})
+    return register(cls)
+
+
+InverseTimeEpochDecay = _tf_keras_schedule(schedules.InverseTimeEpochDecay)
+ExponentialEpochDecay = _tf_keras_schedule(schedules.ExponentialEpochDecay)
+InverseSqrtEpochDecay = _tf_keras_schedule(schedules.InverseSqrtEpochDecay)
+EpochStaircase = _tf_keras_schedule(schedules.EpochStaircase)
+
+__all__ = [
+    "Adam",
+    "EpochStaircase",
+    "ExponentialEpochDecay",
+    "GradientDescent",
+    "InverseSqrtEpochDecay",
+    "InverseTimeEpochDecay",
+    "Momentum",
+    "RMSProp",
+]

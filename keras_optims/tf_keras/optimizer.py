@@ -1,0 +1,76 @@
+"""The tf_keras (Keras 2) adapter: the same rules, checks and slots as the
+Keras 3 classes, on `tf_keras.optimizers.Optimizer`.
+
+Differences from the Keras 3 adapter, all tf_keras's own conventions:
+- XLA: tf_keras turns its own XLA wrapper off when no GPU is present; here
+  `jit_compile=True` (the default) means the package's XLA update, as in the
+  Keras 3 classes, also on CPU, and tf_keras's wrapper is bypassed;
+- Keras 3 arguments that tf_keras does not have (`loss_scale_factor`,
+  `gradient_accumulation_steps`) are rejected by tf_keras;
+- slots are created with `add_variable_from_reference` and named
+  `<variable>_v`, `<variable>_s` like tf_keras's own `m`, `v` slots.
+A float learning rate is kept in a float64 variable, as in the Keras 3 adapter.
+"""
+
+import tensorflow as tf
+import tf_keras
+
+from keras_optims import hyperparameters as checks
+from keras_optims.course_optimizer import CourseOptimizerMixin
+
+Schedule = tf_keras.optimizers.schedules.LearningRateSchedule
+
+
+class CourseOptimizer(CourseOptimizerMixin, tf_keras.optimizers.Optimizer):
+    """Base class of the course optimizers for tf_keras."""
+
+    def __init__(self, learning_rate, hyperparameters, jit_compile=True, name=None, **kwargs):
+        learning_rate = checks.check_learning_rate(learning_rate)
+        jit_compile = checks.check_boolean("jit_compile", jit_compile)
+        if callable(learning_rate) and not isinstance(learning_rate, Schedule):
+            raise TypeError(
+                "Argument `learning_rate` of a tf_keras optimizer must be a number or a "
+                "tf_keras LearningRateSchedule (for example from keras_optims.tf_keras). "
+                f"Received: learning_rate={learning_rate!r}"
+            )
+        super().__init__(name=name or type(self).__name__, jit_compile=jit_compile, **kwargs)
+        self._learning_rate = self._build_learning_rate(learning_rate)
+        self.jit_compile = jit_compile  # tf_keras sets False without a GPU
+        self._set_hyperparameters(hyperparameters, jit_compile)
+
+    def _update_step_xla(self, gradient, variable, key):
+        # tf_keras's per-variable XLA wrapper; the package's own XLA update
+        # (VariableUpdate) replaces it.
+        return self._update_step(gradient, variable)
+
+    def _build_learning_rate(self, learning_rate):
+        if isinstance(learning_rate, Schedule):
+            return super()._build_learning_rate(learning_rate)
+        with tf.init_scope():
+            return tf.Variable(learning_rate, name="learning_rate", dtype=tf.float64, trainable=False)
+
+    def build(self, var_list):
+        super().build(var_list)
+        if getattr(self, "_built", False):
+            return
+        self._built = True
+        for name in self.slot_names:
+            setattr(self, f"_{name}", [self.add_variable_from_reference(var, name) for var in var_list])
+
+    def _slot_index(self, variable):
+        return self._index_dict[self._var_key(variable)]
+
+    def update_step(self, gradient, variable):
+        slots = tuple(self.get_slot(variable, name) for name in self.slot_names)
+        self._variable_update(variable, gradient, slots, self.learning_rate, self.iterations + 1)
+
+    def get_config(self):
+        config = super().get_config()
+        learning_rate = self._serialize_hyperparameter(self._learning_rate)
+        config.update(
+            {
+                "learning_rate": learning_rate if isinstance(learning_rate, dict) else float(learning_rate),
+                **self._hyperparameters,
+            }
+        )
+        return config
