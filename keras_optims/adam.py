@@ -25,10 +25,7 @@ class AdamRule:
         hyperparameters = {
             "beta_1": checks.check_decay("beta_1", beta_1),
             "beta_2": checks.check_decay("beta_2", beta_2),
-            "epsilon": checks.check_positive("epsilon", epsilon),
-            "epsilon_mode": checks.check_choice(
-                "epsilon_mode", epsilon_mode, rules.EPSILON_MODES
-            ),
+            **checks.check_epsilon(epsilon, epsilon_mode, rules.EPSILON_MODES),
         }
         super().__init__(learning_rate, hyperparameters=hyperparameters, **kwargs)
 

@@ -23,6 +23,7 @@ __all__ = [
     "check_choice",
     "check_count",
     "check_decay",
+    "check_epsilon",
     "check_factor",
     "check_learning_rate",
     "check_nonnegative",
@@ -127,6 +128,14 @@ def check_choice(name, value, choices):
             f"Argument `{name}` must be one of {allowed}. {_received(name, value)}"
         )
     return value
+
+
+def check_epsilon(epsilon, epsilon_mode, modes):
+    """ε (finite, > 0) and where it goes (one of `modes`), as a dict of both."""
+    return {
+        "epsilon": check_positive("epsilon", epsilon),
+        "epsilon_mode": check_choice("epsilon_mode", epsilon_mode, modes),
+    }
 
 
 def check_learning_rate(value, name="learning_rate"):

@@ -23,10 +23,7 @@ class RMSPropRule:
     ):
         hyperparameters = {
             "beta": checks.check_decay("beta", beta),
-            "epsilon": checks.check_positive("epsilon", epsilon),
-            "epsilon_mode": checks.check_choice(
-                "epsilon_mode", epsilon_mode, rules.EPSILON_MODES
-            ),
+            **checks.check_epsilon(epsilon, epsilon_mode, rules.EPSILON_MODES),
         }
         super().__init__(learning_rate, hyperparameters=hyperparameters, **kwargs)
 
