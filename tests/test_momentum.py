@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import keras
-import keras_optims
 from support import (
     as_dtype,
     accumulated_atol,
