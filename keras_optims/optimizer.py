@@ -63,25 +63,27 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
     def __init__(self, learning_rate, hyperparameters, jit_compile=True, **kwargs):
         learning_rate = checks.check_learning_rate(learning_rate)
         jit_compile = checks.check_boolean("jit_compile", jit_compile)
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self._use_float64_learning_rate(learning_rate)
+        number = not callable(learning_rate)
+        # A number goes in as a placeholder callable, so that Keras does not
+        # create its float32 variable (replacing a tracked variable afterwards
+        # would make the optimizer unsaveable by tf.train.Checkpoint).
+        super().__init__(learning_rate=(lambda: learning_rate) if number else learning_rate, **kwargs)
+        if number:
+            self._use_float64_learning_rate(learning_rate)
         self.jit_compile = jit_compile
         self._set_hyperparameters(hyperparameters, jit_compile)
 
     def _use_float64_learning_rate(self, learning_rate):
-        old = self._learning_rate
-        if not isinstance(old, keras.Variable):
-            return
         with keras.name_scope(self.name, caller=self):
-            new = keras.Variable(
+            variable = keras.Variable(
                 learning_rate,
                 name="learning_rate",
                 dtype="float64",
                 trainable=False,
                 aggregation="only_first_replica",
             )
-        self._tracker.replace_tracked_value("variables", old, new)
-        self._learning_rate = new
+        self._track_variable(variable)
+        self._learning_rate = variable
 
     def build(self, var_list):
         if self.built:

@@ -36,6 +36,19 @@ import numpy as np
 import tensorflow as tf
 
 
+def checked_gradient(gradient, variable):
+    """The gradient, dense and in the variable's dtype; a gradient whose
+    shape is not the variable's raises (the rule would otherwise broadcast
+    it silently)."""
+    gradient = tf.cast(dense(gradient), variable.dtype)
+    if gradient.shape.is_fully_defined() and gradient.shape != variable.shape:
+        raise ValueError(
+            f"The gradient of variable {variable.name!r} has shape {gradient.shape}, "
+            f"but the variable has shape {variable.shape}; they must be equal."
+        )
+    return gradient
+
+
 class TensorMath:
     """The two operations `rules.py` asks of a tensor library."""
 
@@ -100,7 +113,7 @@ class VariableUpdate:
 
     def __call__(self, variable, gradient, slots, learning_rate, step):
         """Updates `variable` (a `tf.Variable`) and `slots` (a tuple of them)."""
-        gradient = tf.cast(dense(gradient), variable.dtype)
+        gradient = checked_gradient(gradient, variable)
         args = (variable, gradient, slots, as_float64(learning_rate), as_float64(step))
         if self.uses_xla():
             self._compiled(*args)
@@ -114,5 +127,5 @@ class VariableUpdate:
             for variable, gradient, variable_slots in zip(variables, gradients, slots):
                 self(variable, gradient, variable_slots, learning_rate, step)
             return
-        gradients = [tf.cast(dense(g), v.dtype) for g, v in zip(gradients, variables)]
+        gradients = [checked_gradient(g, v) for g, v in zip(gradients, variables)]
         self._compiled_group(variables, gradients, slots, as_float64(learning_rate), as_float64(step))

@@ -156,7 +156,7 @@ def _run(case, seed):
     ewma = keras_optims.callbacks.EWMA("loss", beta=0.9)
     model.fit(
         batch_stream(epochs), epochs=case.epochs, steps_per_epoch=steps_per_epoch,
-        verbose=0, callbacks=[ewma, capture],
+        shuffle=False, verbose=0, callbacks=[ewma, capture],
     )
 
     # Reference side: hand backprop and the reference optimizer step.
