@@ -40,10 +40,16 @@ def checked_gradient(gradient, variable):
     """The gradient, dense and in the variable's dtype; a gradient whose
     shape is not the variable's raises (the rule would otherwise broadcast
     it silently)."""
+    name = variable.name.split(":")[0]
+    if not variable.dtype.is_floating:
+        raise TypeError(
+            f"The course optimizers update floating-point variables; variable "
+            f"{name!r} has dtype {variable.dtype.name}."
+        )
     gradient = tf.cast(dense(gradient), variable.dtype)
     if gradient.shape.is_fully_defined() and gradient.shape != variable.shape:
         raise ValueError(
-            f"The gradient of variable {variable.name!r} has shape {gradient.shape}, "
+            f"The gradient of variable {name!r} has shape {gradient.shape}, "
             f"but the variable has shape {variable.shape}; they must be equal."
         )
     return gradient
