@@ -23,10 +23,10 @@ import keras
 from keras_optims import hyperparameters as checks
 from keras_optims.course_optimizer import CourseOptimizerMixin
 
-KERAS_ARGUMENTS_DOC = """jit_compile: bool, default `True`. Run each variable's update as one
-            XLA-compiled function (also on CPU). `False` runs the same rule as
-            ordinary TensorFlow ops. XLA is also skipped under a
-            `tf.distribute` strategy.
+KERAS_ARGUMENTS_DOC = """jit_compile: bool, default `True`. Run the update XLA-compiled (also
+            on CPU): one computation per small variable, one for all large
+            ones. `False` runs the same rule as ordinary TensorFlow ops. XLA
+            is also skipped under a `tf.distribute` strategy.
         **kwargs: Keras's own optimizer arguments (`name`, `weight_decay`,
             `clipnorm`, `clipvalue`, `global_clipnorm`, `use_ema`,
             `ema_momentum`, `ema_overwrite_frequency`, `loss_scale_factor`,
