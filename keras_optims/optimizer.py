@@ -22,6 +22,7 @@ import keras
 
 from keras_optims import hyperparameters as checks
 from keras_optims.course_optimizer import CourseOptimizerMixin
+from keras_optims.tensorflow_backend import as_float64
 
 KERAS_ARGUMENTS_DOC = """jit_compile: bool, default `True`. Run the update XLA-compiled (also
             on CPU): one computation per small variable, one for all large
@@ -113,18 +114,17 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
         # one each (see tensorflow_backend).
         if not self._variable_update.uses_xla():
             return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        # The step's scalars are converted once, not once per variable.
+        learning_rate, step = as_float64(learning_rate), as_float64(self.iterations + 1)
         large = [(g, v) for g, v in zip(grads, trainable_variables) if _size(v) >= LARGE]
         small = [(g, v) for g, v in zip(grads, trainable_variables) if _size(v) < LARGE]
         for gradient, variable in small:
-            self.update_step(gradient, variable, learning_rate)
+            variable = variable.value if isinstance(variable, keras.Variable) else variable
+            self._variable_update(variable, gradient, self._slots_of(variable), learning_rate, step)
         if large:
             variables = [v.value if isinstance(v, keras.Variable) else v for _, v in large]
             self._variable_update.update_group(
-                variables,
-                [g for g, _ in large],
-                [self._slots_of(v) for v in variables],
-                learning_rate,
-                self.iterations + 1,
+                variables, [g for g, _ in large], [self._slots_of(v) for v in variables], learning_rate, step
             )
 
     def get_config(self):
