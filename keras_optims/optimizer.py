@@ -47,6 +47,11 @@ def _size(variable):
     return size
 
 
+def _tf_variable(variable):
+    """The `tf.Variable` behind a Keras 3 variable (a tf.Variable as it is)."""
+    return variable.value if isinstance(variable, keras.Variable) else variable
+
+
 def document(cls):
     """Splices the shared argument documentation into a class docstring."""
     cls.__doc__ = cls.__doc__.replace("{{keras_arguments}}", KERAS_ARGUMENTS_DOC)
@@ -102,8 +107,7 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
         return tuple(self.get_slot(variable, name).value for name in self.slot_names)
 
     def update_step(self, gradient, variable, learning_rate):
-        if isinstance(variable, keras.Variable):
-            variable = variable.value
+        variable = _tf_variable(variable)
         self._variable_update(variable, gradient, self._slots_of(variable), learning_rate, self.iterations + 1)
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
@@ -119,10 +123,10 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
         large = [(g, v) for g, v in zip(grads, trainable_variables) if _size(v) >= LARGE]
         small = [(g, v) for g, v in zip(grads, trainable_variables) if _size(v) < LARGE]
         for gradient, variable in small:
-            variable = variable.value if isinstance(variable, keras.Variable) else variable
+            variable = _tf_variable(variable)
             self._variable_update(variable, gradient, self._slots_of(variable), learning_rate, step)
         if large:
-            variables = [v.value if isinstance(v, keras.Variable) else v for _, v in large]
+            variables = [_tf_variable(v) for _, v in large]
             self._variable_update.update_group(
                 variables, [g for g, _ in large], [self._slots_of(v) for v in variables], learning_rate, step
             )

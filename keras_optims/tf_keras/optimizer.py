@@ -7,8 +7,8 @@ Differences from the Keras 3 adapter, all tf_keras's own conventions:
   Keras 3 classes, also on CPU, and tf_keras's wrapper is bypassed;
 - Keras 3 arguments that tf_keras does not have (`loss_scale_factor`,
   `gradient_accumulation_steps`) are rejected by tf_keras;
-- slots are created with `add_variable_from_reference` and named
-  `<variable>_v`, `<variable>_s` like tf_keras's own `m`, `v` slots.
+- slots are created with tf_keras's `add_variable_from_reference` and named
+  `v/<variable>`, `s/<variable>`, the way tf_keras names its own `m`, `v`.
 A float learning rate is kept in a float64 variable, as in the Keras 3 adapter.
 """
 
