@@ -14,7 +14,10 @@ parameters; (b) 100 × (100, 100) + 100 × (100,), 1,010,000 parameters in
 
 Cases per optimizer (each with default arguments):
 - ours: `keras_optims.X()`, `optimizer.apply` inside `tf.function` (what
-  `model.fit` runs on CPU, where Keras leaves XLA off);
+  `model.fit` runs on CPU, where Keras leaves XLA off): the fused CPU kernel,
+  one op for every variable;
+- ours xla: `keras_optims.X(fused=False)`, the XLA update (what runs where
+  the fused kernel cannot: GPU, half precision, inside XLA functions);
 - keras: the nearest Keras built-in (`SGD()`, `SGD(momentum=0.9)`,
   `RMSprop()`, `Adam()`) the same way;
 - keras+xla: that built-in inside `tf.function(jit_compile=True)`;
@@ -75,6 +78,7 @@ def keras_cases(optimizer, variable_shapes):
 
     return {
         "ours": case(ours, False),
+        "ours xla": case(lambda: ours(fused=False), False),
         "keras": case(builtin, False),
         "keras+xla": case(builtin, True),
     }
@@ -160,7 +164,9 @@ def step_benchmark(shape_name, quick, repeats):
             "variables": len(variable_shapes),
             "ms": {k: (None if v is None else v * 1e3) for k, v in times.items()},
             "skipped": notes,
+            "ours_paths": dict(ours_opt._variable_update.paths),
             "keras_over_ours": times["keras"] / times["ours"],
+            "keras_over_ours_xla": times["keras"] / times["ours xla"],
             "keras_xla_over_ours": times["keras+xla"] / times["ours"],
             "ours_over_floor": times["ours"] / times["floor"],
             "floor_GBps": BYTES_PER_PARAMETER[optimizer] * n / times["floor"] / 1e9,
@@ -211,7 +217,7 @@ def format_table(rows, fit, floor_kind):
     lines = [
         f"floor: {floor_kind}",
         "",
-        f"{'shape':<5} {'optimizer':<15} {'ours ms':>8} {'keras ms':>9} {'keras+xla':>9} "
+        f"{'shape':<5} {'optimizer':<15} {'ours ms':>8} {'ours xla':>8} {'keras ms':>9} {'keras+xla':>9} "
         f"{'torch foreach':>13} {'torch fused':>11} {'floor ms':>8} {'keras/ours':>10} {'xla/ours':>8} "
         f"{'ours/floor':>10} {'state ours/keras':>16}",
     ]
@@ -220,7 +226,7 @@ def format_table(rows, fit, floor_kind):
         ms = r["ms"]
         state = r["state_bytes_per_parameter_byte"]
         lines.append(
-            f"{r['shape']:<5} {r['optimizer']:<15} {fmt(ms['ours']):>8} {fmt(ms['keras']):>9} "
+            f"{r['shape']:<5} {r['optimizer']:<15} {fmt(ms['ours']):>8} {fmt(ms['ours xla']):>8} {fmt(ms['keras']):>9} "
             f"{fmt(ms['keras+xla']):>9} {fmt(ms.get('torch foreach')):>13} {fmt(ms.get('torch fused')):>11} "
             f"{fmt(ms['floor']):>8} {r['keras_over_ours']:>9.2f}× {r['keras_xla_over_ours']:>7.2f}× "
             f"{r['ours_over_floor']:>9.2f}× {state['ours']:>7.0f}× / {state['keras']:.0f}×"

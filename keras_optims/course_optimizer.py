@@ -18,17 +18,18 @@ class CourseOptimizerMixin:
     slot_names = ()
     rule = None
 
-    def _set_hyperparameters(self, hyperparameters, jit_compile):
+    def _set_hyperparameters(self, hyperparameters, jit_compile, fused):
         self._hyperparameters = dict(hyperparameters)
         for name, value in self._hyperparameters.items():
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "fused", fused)
         self._variable_update = VariableUpdate(
-            functools.partial(type(self).rule, **self._hyperparameters), jit_compile=jit_compile
+            functools.partial(type(self).rule, **self._hyperparameters), jit_compile=jit_compile, fused=fused
         )
 
     def __setattr__(self, name, value):
         if name in getattr(self, "_hyperparameters", ()) or (
-            name == "jit_compile" and hasattr(self, "_variable_update")
+            name in ("jit_compile", "fused") and hasattr(self, "_variable_update")
         ):
             raise AttributeError(
                 f"`{name}` of {type(self).__name__} is fixed when the optimizer "

@@ -27,6 +27,7 @@ __all__ = [
     "check_factor",
     "check_learning_rate",
     "check_nonnegative",
+    "check_optional_boolean",
     "check_positive",
 ]
 
@@ -114,6 +115,18 @@ def check_boolean(name, value):
     if not _is_bool(value):
         raise TypeError(
             f"Argument `{name}` must be True or False, not "
+            f"{type(value).__name__}. {_received(name, value)}"
+        )
+    return bool(value)
+
+
+def check_optional_boolean(name, value):
+    """`None`, `True` or `False` exactly. Returns None or a Python bool."""
+    if value is None:
+        return None
+    if not _is_bool(value):
+        raise TypeError(
+            f"Argument `{name}` must be None, True or False, not "
             f"{type(value).__name__}. {_received(name, value)}"
         )
     return bool(value)

@@ -6,8 +6,9 @@ that into a real `keras.optimizers.Optimizer`:
 
 - slots are created with `add_optimizer_variables` and named after the course
   symbols (a model variable ``dense/kernel`` gets ``dense_kernel_v``);
-- `update_step` hands the rule to `tensorflow_backend.VariableUpdate`, which
-  runs it XLA-compiled by default;
+- each step hands every (gradient, variable) pair to
+  `tensorflow_backend.VariableUpdate`, which runs the rule in the fused CPU
+  kernel (one op for all variables) or XLA-compiled;
 - the learning rate, when given as a number, is kept in a float64 variable so
   that a float64 model sees exactly the α it was given (Keras keeps it in
   ``floatx()``, float32 by default, and 0.01 would become 0.0099999998);
@@ -19,15 +20,22 @@ that into a real `keras.optimizers.Optimizer`:
 """
 
 import keras
+import tensorflow as tf
 
 from keras_optims import hyperparameters as checks
 from keras_optims.course_optimizer import CourseOptimizerMixin
-from keras_optims.tensorflow_backend import as_float64
 
-KERAS_ARGUMENTS_DOC = """jit_compile: bool, default `True`. Run the update XLA-compiled (also
-            on CPU): one computation per small variable, one for all large
-            ones. `False` runs the same rule as ordinary TensorFlow ops. XLA
-            is also skipped under a `tf.distribute` strategy.
+KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. How the update runs on
+            CPU: `None` updates every float32/float64 CPU variable in one
+            fused native op per step (built on first use with the system C++
+            compiler, cached) and runs the rest as `jit_compile` says; `True`
+            requires the fused op (raises where it cannot be used); `False`
+            never uses it. The result is the same rule either way.
+        jit_compile: bool, default `True`. Run what the fused op does not
+            take XLA-compiled (also on CPU): one computation per small
+            variable, one for all large ones. `False` runs the same rule as
+            ordinary TensorFlow ops. XLA is also skipped under a
+            `tf.distribute` strategy.
         **kwargs: Keras's own optimizer arguments (`name`, `weight_decay`,
             `clipnorm`, `clipvalue`, `global_clipnorm`, `use_ema`,
             `ema_momentum`, `ema_overwrite_frequency`, `loss_scale_factor`,
@@ -35,16 +43,6 @@ KERAS_ARGUMENTS_DOC = """jit_compile: bool, default `True`. Run the update XLA-c
             `keras.optimizers.Adam` and the other built-ins. They act on the
             gradient before the rule (clipping, loss scaling, accumulation) or
             on the weights around it (weight decay, EMA)."""
-
-
-LARGE = 2**18  # elements: variables this large share one XLA computation
-
-
-def _size(variable):
-    size = 1
-    for dimension in variable.shape:
-        size *= int(dimension)
-    return size
 
 
 def _tf_variable(variable):
@@ -66,9 +64,10 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
     hyperparameters as a dict to `__init__`.
     """
 
-    def __init__(self, learning_rate, hyperparameters, jit_compile=True, **kwargs):
+    def __init__(self, learning_rate, hyperparameters, jit_compile=True, fused=None, **kwargs):
         learning_rate = checks.check_learning_rate(learning_rate)
         jit_compile = checks.check_boolean("jit_compile", jit_compile)
+        fused = checks.check_optional_boolean("fused", fused)
         number = not callable(learning_rate)
         # A number goes in as a placeholder callable, so that Keras does not
         # create its float32 variable (replacing a tracked variable afterwards
@@ -77,7 +76,7 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
         if number:
             self._use_float64_learning_rate(learning_rate)
         self.jit_compile = jit_compile
-        self._set_hyperparameters(hyperparameters, jit_compile)
+        self._set_hyperparameters(hyperparameters, jit_compile, fused)
 
     def _use_float64_learning_rate(self, learning_rate):
         with keras.name_scope(self.name, caller=self):
@@ -112,27 +111,20 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         # Keras calls this once per step with every (gradient, variable) pair,
-        # after clipping and weight decay. Under a distribution strategy (no
-        # XLA) Keras's own per-replica update runs; otherwise variables of at
-        # least LARGE elements share one XLA computation and the others get
-        # one each (see tensorflow_backend).
-        if not self._variable_update.uses_xla():
+        # after clipping and weight decay. Under a distribution strategy
+        # Keras's own per-replica update runs (one `update_step` per
+        # variable); otherwise every variable goes to the backend at once, so
+        # that the fused kernel updates them all in one op.
+        if tf.distribute.has_strategy():
             return super()._backend_update_step(grads, trainable_variables, learning_rate)
-        # The step's scalars are converted once, not once per variable.
-        learning_rate, step = as_float64(learning_rate), as_float64(self.iterations + 1)
-        large = [(g, v) for g, v in zip(grads, trainable_variables) if _size(v) >= LARGE]
-        small = [(g, v) for g, v in zip(grads, trainable_variables) if _size(v) < LARGE]
-        for gradient, variable in small:
-            variable = _tf_variable(variable)
-            self._variable_update(variable, gradient, self._slots_of(variable), learning_rate, step)
-        if large:
-            variables = [_tf_variable(v) for _, v in large]
-            self._variable_update.update_group(
-                variables, [g for g, _ in large], [self._slots_of(v) for v in variables], learning_rate, step
-            )
+        variables = [_tf_variable(v) for v in trainable_variables]
+        self._variable_update.update_all(
+            variables, grads, [self._slots_of(v) for v in variables], learning_rate, self.iterations + 1
+        )
 
     def get_config(self):
         config = super().get_config()
         config.update(self._hyperparameters)
         config["jit_compile"] = self.jit_compile
+        config["fused"] = self.fused
         return config

@@ -16,6 +16,10 @@ Conventions (course notation):
   dtype (in float64 nothing is rounded at all);
 - ``math`` supplies the two operations that differ between tensor libraries:
   ``math.sqrt(x)`` and ``math.like(x, ref)`` (a scalar cast to ``ref``'s dtype).
+
+Each rule's per-step scalars come from its ``*_scalars`` function, which the
+fused native kernel uses too (`fused_kernel`): the scalars are computed once,
+in one place, whichever way the element-wise part runs.
 """
 
 COURSE = "course"
@@ -23,16 +27,33 @@ KERAS = "keras"
 EPSILON_MODES = (COURSE, KERAS)
 
 
+def gradient_descent_scalars(*, lr, t, math):
+    """``(α,)``."""
+    return (lr,)
+
+
 def gradient_descent(W, dW, *, lr, t, math):
     """``W ← W − α·dW``. (Every rule takes the step ``t``; this one ignores it.)"""
+    (lr,) = gradient_descent_scalars(lr=lr, t=t, math=math)
     return (W - math.like(lr, W) * dW,)
+
+
+def momentum_scalars(*, lr, t, beta, bias_correction, math):
+    """``(β, 1 − β, α)``, or ``(β, 1 − β, α/(1 − βᵗ))`` with bias correction."""
+    step = lr / (1.0 - beta**t) if bias_correction else lr
+    return beta, 1.0 - beta, step
 
 
 def momentum(W, dW, v, *, lr, t, beta, bias_correction, math):
     """``v ← β·v + (1 − β)·dW``; ``W ← W − α·v`` (or ``α·v/(1 − βᵗ)``)."""
-    v = beta * v + (1.0 - beta) * dW
-    step = lr / (1.0 - beta**t) if bias_correction else lr
+    beta, one_minus_beta, step = momentum_scalars(lr=lr, t=t, beta=beta, bias_correction=bias_correction, math=math)
+    v = beta * v + one_minus_beta * dW
     return W - math.like(step, W) * v, v
+
+
+def rmsprop_scalars(*, lr, t, beta, epsilon, epsilon_mode, math):
+    """``(β, 1 − β, α, ε)``, in either ε mode."""
+    return beta, 1.0 - beta, lr, epsilon
 
 
 def rmsprop(W, dW, s, *, lr, t, beta, epsilon, epsilon_mode, math):
@@ -41,7 +62,10 @@ def rmsprop(W, dW, s, *, lr, t, beta, epsilon, epsilon_mode, math):
     With ``epsilon_mode="keras"``: ``W ← W − α·dW/√(s + ε)``. No bias
     correction, so ``t`` is unused.
     """
-    s = beta * s + (1.0 - beta) * (dW * dW)
+    beta, one_minus_beta, lr, epsilon = rmsprop_scalars(
+        lr=lr, t=t, beta=beta, epsilon=epsilon, epsilon_mode=epsilon_mode, math=math
+    )
+    s = beta * s + one_minus_beta * (dW * dW)
     if epsilon_mode == COURSE:
         denominator = math.sqrt(s) + epsilon
     else:
@@ -71,10 +95,36 @@ def adam(W, dW, v, s, *, lr, t, beta_1, beta_2, epsilon, epsilon_mode, math):
     division-bound on CPU. The verification suite checks it against the
     literal v̂/(√ŝ + ε) form to 1e-12 (float64).
     """
-    v = beta_1 * v + (1.0 - beta_1) * dW
-    s = beta_2 * s + (1.0 - beta_2) * (dW * dW)
+    beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, lr_t, epsilon_t = adam_scalars(
+        lr=lr, t=t, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, epsilon_mode=epsilon_mode, math=math
+    )
+    v = beta_1 * v + one_minus_beta_1 * dW
+    s = beta_2 * s + one_minus_beta_2 * (dW * dW)
+    W = W - math.like(lr_t, W) * v / (math.sqrt(s) + math.like(epsilon_t, s))
+    return W, v, s
+
+
+def adam_scalars(*, lr, t, beta_1, beta_2, epsilon, epsilon_mode, math):
+    """``(β₁, 1 − β₁, β₂, 1 − β₂, α_t, ε_t)`` (see `adam`)."""
     root_correction_2 = math.sqrt(1.0 - beta_2**t)
     lr_t = lr * root_correction_2 / (1.0 - beta_1**t)
     epsilon_t = epsilon * root_correction_2 if epsilon_mode == COURSE else epsilon
-    W = W - math.like(lr_t, W) * v / (math.sqrt(s) + math.like(epsilon_t, s))
-    return W, v, s
+    return beta_1, 1.0 - beta_1, beta_2, 1.0 - beta_2, lr_t, epsilon_t
+
+
+def fused_kernel(rule, hyperparameters):
+    """How the native kernel (`keras_optims/native/course_update.cc`) runs
+    `rule`: ``(kernel name, scalars function)``, or ``(None, None)`` for a
+    function that is not one of the four rules. The kernel restates each
+    rule's element-wise lines in C++, in the same order, and takes the
+    scalars function's values (float64, rounded once to the variable's dtype)."""
+    if rule is gradient_descent:
+        return "gradient_descent", gradient_descent_scalars
+    if rule is momentum:
+        return "momentum", momentum_scalars
+    if rule is rmsprop:
+        keras_mode = hyperparameters["epsilon_mode"] == KERAS
+        return ("rmsprop_keras" if keras_mode else "rmsprop"), rmsprop_scalars
+    if rule is adam:
+        return "adam", adam_scalars
+    return None, None

@@ -1,39 +1,45 @@
-"""Everything TensorFlow-specific about applying a rule to a variable.
+"""Everything TensorFlow-specific about applying a rule to variables.
 
 The optimizer classes (both Keras flavours) hand a rule from `rules.py` to a
-`VariableUpdate`, which runs it on TensorFlow variables:
+`VariableUpdate`, which runs it on TensorFlow variables one of three ways:
 
-- the rule's new values are assigned to the variable and its slots inside one
-  ``tf.function(jit_compile=True)``, so XLA fuses the element-wise math and a
-  step reads ``W``, ``dW`` and the slots once (also on CPU, where Keras's
-  ``jit_compile="auto"`` leaves XLA off). One compiled function serves every
-  variable of the same shape and dtype;
-- the learning rate and the step enter as float64 scalars, converted without
-  a detour through float32 (``tf.cast(0.9, tf.float64)`` would first make the
-  Python float a float32 tensor and give 0.89999997…);
-- a sparse gradient (``tf.IndexedSlices``, e.g. from ``Embedding``) is made
-  dense first: the course's rule updates every row, so the averages of rows
-  with no gradient in this batch still decay, exactly as with a dense zero
-  gradient.
+- the fused CPU kernel (`keras_optims.native`), by default for every float32
+  or float64 variable on CPU: one op per dtype updates all the variables of a
+  step, reading ``W``, ``dW`` and the slots once; the rule's per-step scalars
+  come from its ``*_scalars`` function in `rules.py`, as float64;
+- XLA (``jit_compile=True``, the default), for what the kernel does not
+  take (GPU variables, half precision, an update traced inside an
+  XLA-compiled function, or everything when ``fused=False`` or the kernel
+  cannot be built): the rule's new values are assigned inside one
+  ``tf.function(jit_compile=True)``, also on CPU, where Keras's
+  ``jit_compile="auto"`` leaves XLA off. Variables of at least `LARGE`
+  elements share one computation; smaller ones get one each (measured on a
+  2-core CPU: one computation over four 1M-element variables is ~15% faster
+  than four; over 200 variables of 10K elements it is ~15% slower than 200
+  separate ones, which TensorFlow runs two at a time). One compiled function
+  serves every variable of the same shape and dtype;
+- TensorFlow ops: the same rule, uncompiled, with ``jit_compile=False`` and
+  under a ``tf.distribute`` strategy other than the default one, where a
+  variable is a distributed value that an XLA function cannot take.
 
-How variables are grouped into XLA computations is the optimizer's choice
-(`CourseOptimizer._backend_update_step`): large variables share one
-computation, small ones get one each (measured on a 2-core CPU: one
-computation over four 1M-element variables is ~15% faster than four; over
-200 variables of 10K elements it is ~15% slower than 200 separate ones,
-which TensorFlow runs two at a time, while XLA runs a computation's
-element-wise loops one after another).
-
-XLA is not used (the same rule runs as ordinary TensorFlow ops) when the
-optimizer was built with ``jit_compile=False`` or when the update runs under a
-``tf.distribute`` strategy other than the default one, where a variable is a
-distributed value that an XLA function cannot take as an argument.
+In every case the learning rate and the step enter as float64 scalars,
+converted without a detour through float32 (``tf.cast(0.9, tf.float64)``
+would first make the Python float a float32 tensor and give 0.89999997…),
+and a sparse gradient (``tf.IndexedSlices``, e.g. from ``Embedding``) is made
+dense first: the course's rule updates every row, so the averages of rows
+with no gradient in this batch still decay, exactly as with a dense zero
+gradient.
 """
 
+import collections
 import numbers
+import warnings
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.ops import control_flow_util
+
+from keras_optims import native, rules
 
 
 def checked_gradient(gradient, variable):
@@ -82,20 +88,70 @@ def dense(gradient):
     return gradient
 
 
+LARGE = 2**18  # elements: XLA-updated variables this large share one computation
+
+
+def _size(variable):
+    size = 1
+    for dimension in variable.shape:
+        size *= int(dimension)
+    return size
+
+
+def _in_xla_context():
+    """Whether ops created now are traced into an XLA-compiled function (a
+    custom op has no XLA kernel there)."""
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+_warned_unavailable = False
+
+
+def _warn_unavailable(reason):
+    global _warned_unavailable
+    if not _warned_unavailable:
+        _warned_unavailable = True
+        warnings.warn(
+            f"keras_optims: the fused CPU kernel is unavailable ({reason}); the course "
+            "optimizers run their update with XLA (or TensorFlow ops) instead, which is "
+            "slower on CPU. Pass fused=False to choose that explicitly.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
 class VariableUpdate:
     """Applies ``rule(W, dW, *slots, lr=…, t=…, math=…)`` to TF variables.
 
     Args:
         rule: a function of `rules.py` with its hyperparameters bound
             (``functools.partial``); it returns ``(W, *slots)``.
-        jit_compile: compile the update with XLA (see the module docstring).
+        jit_compile: run what the fused kernel does not take XLA-compiled.
+        fused: ``None`` (use the fused kernel for every variable it can take,
+            see the module docstring), ``True`` (require it: raise where it
+            cannot be used) or ``False`` (never use it).
     """
 
-    def __init__(self, rule, jit_compile=True):
+    def __init__(self, rule, jit_compile=True, fused=None):
         self._rule = rule
         self.jit_compile = jit_compile
+        self.fused = fused
+        # How many variable updates each path has run or traced ("fused",
+        # "xla", "ops"): what tests and curious users can check.
+        self.paths = collections.Counter()
+        self._kernel, self._scalars = rules.fused_kernel(rule.func, rule.keywords)
         self._compiled = tf.function(self._update, jit_compile=True, autograph=False)
         self._compiled_group = tf.function(self._update_group, jit_compile=True, autograph=False)
+        if fused and self._kernel is None:
+            raise ValueError(f"fused=True, but the fused CPU kernel has no form of {rule.func.__name__}.")
+        if fused:
+            try:
+                native.load()
+            except native.NativeUnavailable as error:
+                raise native.NativeUnavailable(
+                    f"fused=True needs the fused CPU kernel, which cannot be used here: {error}. "
+                    "fused=None (the default) runs the update with XLA where the kernel is unavailable."
+                ) from None
 
     def _update(self, variable, gradient, slots, learning_rate, step):
         new_values = self._rule(
@@ -114,24 +170,85 @@ class VariableUpdate:
             self._update(variable, gradient, variable_slots, learning_rate, step)
 
     def uses_xla(self):
-        """Whether the next update runs XLA-compiled."""
+        """Whether what the fused kernel does not take runs XLA-compiled."""
         return self.jit_compile and not tf.distribute.has_strategy()
+
+    def _fused_refusal(self, variable):
+        """Why the fused kernel cannot update `variable` now (None if it can)."""
+        if variable.dtype not in native.DTYPES:
+            return f"it takes float32 and float64 variables, and {variable.name!r} is {variable.dtype.name}"
+        device = (variable.device or "").upper()
+        if "GPU" in device or "TPU" in device:
+            return f"it runs on CPU, and {variable.name!r} is on {variable.device}"
+        return None
+
+    def _split_fused(self, variables):
+        """Indices of the variables the fused kernel takes, and of the rest."""
+        if self.fused is False or self._kernel is None:
+            return [], list(range(len(variables)))
+        reason = "the update is traced inside an XLA-compiled function" if _in_xla_context() else None
+        if reason is None:
+            try:
+                native.load()
+            except native.NativeUnavailable as error:
+                if self.fused:
+                    raise
+                _warn_unavailable(error)
+                return [], list(range(len(variables)))
+        fused, rest = [], []
+        for index, variable in enumerate(variables):
+            refusal = reason or self._fused_refusal(variable)
+            if refusal is not None and self.fused:
+                raise ValueError(f"fused=True, but the fused CPU kernel cannot be used: {refusal}.")
+            (rest if refusal else fused).append(index)
+        return fused, rest
+
+    def scalars(self, learning_rate, step):
+        """The rule's per-step scalars as one float64 vector."""
+        values = self._scalars(lr=learning_rate, t=step, math=TensorMath, **self._rule.keywords)
+        return tf.stack([as_float64(value) for value in values])
 
     def __call__(self, variable, gradient, slots, learning_rate, step):
         """Updates `variable` (a `tf.Variable`) and `slots` (a tuple of them)."""
-        gradient = checked_gradient(gradient, variable)
-        args = (variable, gradient, slots, as_float64(learning_rate), as_float64(step))
-        if self.uses_xla():
-            self._compiled(*args)
-        else:
-            self._update(*args)
+        self.update_all([variable], [gradient], [slots], learning_rate, step)
 
-    def update_group(self, variables, gradients, slots, learning_rate, step):
-        """Updates several variables in one XLA computation (one launch for
-        all of them), or with one `__call__` each where XLA is not used."""
-        if not self.uses_xla():
-            for variable, gradient, variable_slots in zip(variables, gradients, slots):
-                self(variable, gradient, variable_slots, learning_rate, step)
-            return
+    def update_all(self, variables, gradients, slots, learning_rate, step):
+        """Updates every variable (with `slots`, one tuple per variable).
+
+        The fused kernel takes what it can, one op per dtype; of the rest,
+        with XLA, variables of at least `LARGE` elements share one XLA
+        computation and smaller ones get one each; without XLA the rule
+        runs as TensorFlow ops."""
         gradients = [checked_gradient(g, v) for g, v in zip(gradients, variables)]
-        self._compiled_group(variables, gradients, slots, as_float64(learning_rate), as_float64(step))
+        learning_rate, step = as_float64(learning_rate), as_float64(step)
+        fused, rest = self._split_fused(variables)
+        self.paths.update({"fused": len(fused), "xla" if self.uses_xla() else "ops": len(rest)})
+        self.paths += collections.Counter()  # drops paths that ran nothing
+        if fused:
+            scalars = self.scalars(learning_rate, step)
+            for dtype in native.DTYPES:
+                group = [i for i in fused if variables[i].dtype == dtype]
+                if group:
+                    native.update(
+                        self._kernel,
+                        [variables[i] for i in group],
+                        [gradients[i] for i in group],
+                        [slots[i] for i in group],
+                        scalars,
+                    )
+        if not self.uses_xla():
+            for i in rest:
+                self._update(variables[i], gradients[i], slots[i], learning_rate, step)
+            return
+        large = [i for i in rest if _size(variables[i]) >= LARGE]
+        for i in rest:
+            if i not in large:
+                self._compiled(variables[i], gradients[i], slots[i], learning_rate, step)
+        if large:
+            self._compiled_group(
+                [variables[i] for i in large],
+                [gradients[i] for i in large],
+                [slots[i] for i in large],
+                learning_rate,
+                step,
+            )

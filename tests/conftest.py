@@ -30,3 +30,36 @@ def flavour(request):
     import keras_optims.tf_keras
 
     return keras_optims if request.param == "keras" else keras_optims.tf_keras
+
+
+KERNELS = {
+    "fused": {"fused": True},  # the native multi-tensor kernel (CPU default)
+    "xla": {"fused": False},  # the XLA update (what runs where the kernel cannot)
+    "ops": {"fused": False, "jit_compile": False},  # plain TensorFlow ops
+}
+
+
+@pytest.fixture(
+    params=[
+        ("keras", "fused"),
+        ("keras", "xla"),
+        ("keras", "ops"),
+        ("tf_keras", "fused"),
+        ("tf_keras", "xla"),
+    ],
+    ids=lambda p: "-".join(p),
+)
+def optimizers(request):
+    """The four optimizer classes of one Keras flavour, each made to run its
+    update one way (`KERNELS`): every hand-computed table runs through every
+    path an update can take."""
+    import functools
+    import types
+
+    import keras_optims
+    import keras_optims.tf_keras
+
+    module = keras_optims if request.param[0] == "keras" else keras_optims.tf_keras
+    kernel = KERNELS[request.param[1]]
+    names = ("GradientDescent", "Momentum", "RMSProp", "Adam")
+    return types.SimpleNamespace(**{n: functools.partial(getattr(module, n), **kernel) for n in names})

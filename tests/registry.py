@@ -18,11 +18,12 @@ class Spec:
     decays: tuple = ()  # β-like: 0 ≤ β < 1
     positives: tuple = ("learning_rate",)  # finite and > 0
     booleans: tuple = ("jit_compile",)
+    optional_booleans: tuple = ("fused",)  # None, True or False
     choices: dict = field(default_factory=dict)  # name -> allowed strings
 
     @property
     def hyperparameters(self):
-        return self.decays + self.positives + self.booleans + tuple(self.choices)
+        return self.decays + self.positives + self.booleans + self.optional_booleans + tuple(self.choices)
 
 
 EPSILON_MODE = {"epsilon_mode": ("course", "keras")}

@@ -44,8 +44,8 @@ def by_hand(dtype, epsilon_mode="course", bias_correction=True):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("epsilon_mode", ["course", "keras"])
-def test_first_steps_by_hand(dtype, epsilon_mode, flavour):
-    opt = flavour.Adam(LR, beta_1=B1, beta_2=B2, epsilon=EPS, epsilon_mode=epsilon_mode)
+def test_first_steps_by_hand(dtype, epsilon_mode, optimizers):
+    opt = optimizers.Adam(LR, beta_1=B1, beta_2=B2, epsilon=EPS, epsilon_mode=epsilon_mode)
     W, slots = run_steps(opt, W0, G, dtype)
     W_hand, v_hand, s_hand = by_hand(dtype, epsilon_mode)
     assert_steps_close(W, W_hand, dtype, atol=1e-15)
@@ -60,17 +60,17 @@ def test_first_steps_by_hand(dtype, epsilon_mode, flavour):
 @pytest.mark.parametrize(
     "wrong", [{"epsilon_mode": "keras"}, {"bias_correction": False}], ids=["eps-hat", "no-bias-correction"]
 )
-def test_hand_comparison_catches_wrong_rules(dtype, wrong, flavour):
+def test_hand_comparison_catches_wrong_rules(dtype, wrong, optimizers):
     """Negative controls: the course optimizer fails against a closed form with
     ε in the Keras place or without bias correction, in both dtypes."""
-    W, _ = run_steps(flavour.Adam(LR, beta_1=B1, beta_2=B2, epsilon=EPS), W0, G, dtype)
+    W, _ = run_steps(optimizers.Adam(LR, beta_1=B1, beta_2=B2, epsilon=EPS), W0, G, dtype)
     with pytest.raises(AssertionError):
         assert_steps_close(W, by_hand(dtype, **wrong)[0], dtype, atol=1e-15)
 
 
-def test_first_step_default_is_course_form(flavour):
+def test_first_step_default_is_course_form(optimizers):
     """Step 1 with every default: v̂ = g, ŝ = g², so W₁ = W₀ − α·g/(|g| + ε)."""
-    W, _ = run_steps(flavour.Adam(), [1.0, 1.0], [[3e-8, -2.0]], "float64")
+    W, _ = run_steps(optimizers.Adam(), [1.0, 1.0], [[3e-8, -2.0]], "float64")
     expected = [1.0 - 0.001 * 3e-8 / (3e-8 + 1e-8), 1.0 + 0.001 * 2.0 / (2.0 + 1e-8)]
     np.testing.assert_allclose(W[0], expected, rtol=1e-15)
 
@@ -84,15 +84,15 @@ KERAS_CASES = {
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_keras_mode_equals_keras_adam(dtype, flavour):
+def test_keras_mode_equals_keras_adam(dtype, optimizers):
     steps, hp = 120, KERAS_CASES[dtype]
     grads = random_gradients(steps, 40, dtype)
     W0 = np.linspace(-1, 1, 40)
-    W_ours, slots = run_steps(flavour.Adam(**hp, epsilon_mode="keras"), W0, grads, dtype)
+    W_ours, slots = run_steps(optimizers.Adam(**hp, epsilon_mode="keras"), W0, grads, dtype)
     keras_adam = keras.optimizers.Adam(**hp)
     W_keras, _ = run_steps(keras_adam, W0, grads, dtype)
     atol = accumulated_atol(steps, dtype, scale=1.0)
     assert_steps_close(W_ours, W_keras, dtype, atol=atol)
-    W_course, _ = run_steps(flavour.Adam(**hp), W0, grads, dtype)
+    W_course, _ = run_steps(optimizers.Adam(**hp), W0, grads, dtype)
     with pytest.raises(AssertionError):
         assert_steps_close(W_course, W_keras, dtype, atol=atol)

@@ -12,9 +12,9 @@ G = [[0.5, -1.0, 2.0, 1e-7], [0.25, 0.5, -1.5, 2e-7], [-0.75, 1.0, 1.0, -1e-7]]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_first_steps_by_hand(dtype, flavour):
+def test_first_steps_by_hand(dtype, optimizers):
     lr = 0.1
-    W, _ = run_steps(flavour.GradientDescent(learning_rate=lr), W0, G, dtype)
+    W, _ = run_steps(optimizers.GradientDescent(learning_rate=lr), W0, G, dtype)
     w0, g = as_dtype(W0, dtype), as_dtype(G, dtype)
     # W_t = W₀ − α·(g₁ + … + g_t)
     expected = [w0 - lr * g[0], w0 - lr * (g[0] + g[1]), w0 - lr * (g[0] + g[1] + g[2])]
@@ -25,9 +25,9 @@ def test_first_steps_by_hand(dtype, flavour):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_equals_keras_sgd_without_momentum(dtype, flavour):
+def test_equals_keras_sgd_without_momentum(dtype, optimizers):
     grads = random_gradients(100, 20, dtype)
-    ours, _ = run_steps(flavour.GradientDescent(learning_rate=0.125), np.ones(20), grads, dtype)
+    ours, _ = run_steps(optimizers.GradientDescent(learning_rate=0.125), np.ones(20), grads, dtype)
     theirs, _ = run_steps(keras.optimizers.SGD(learning_rate=0.125), np.ones(20), grads, dtype)
     np.testing.assert_array_equal(ours, theirs)
 

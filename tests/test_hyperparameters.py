@@ -21,11 +21,13 @@ BAD_VALUES = [
     (-math.inf, ValueError, {"decay", "positive"}),
     (True, TypeError, {"decay", "positive"}),
     (np.bool_(False), TypeError, {"decay", "positive"}),
-    ("0.9", TypeError, {"decay", "positive", "boolean"}),
+    ("0.9", TypeError, {"decay", "positive", "boolean", "optional boolean"}),
     (None, TypeError, {"decay", "positive", "boolean", "choice"}),
-    ([0.9], TypeError, {"decay", "positive", "boolean"}),
-    (1, TypeError, {"boolean"}),
-    ("true", TypeError, {"boolean"}),
+    ([0.9], TypeError, {"decay", "positive", "boolean", "optional boolean"}),
+    (1, TypeError, {"boolean", "optional boolean"}),
+    (0, TypeError, {"optional boolean"}),
+    ("true", TypeError, {"boolean", "optional boolean"}),
+    ("auto", TypeError, {"optional boolean"}),
     ("Course", ValueError, {"choice"}),
     ("epsilon_hat", ValueError, {"choice"}),
     (0.5, TypeError, {"choice"}),
@@ -37,6 +39,7 @@ def bad_argument_table():
         kinds = {name: "decay" for name in spec.decays}
         kinds.update({name: "positive" for name in spec.positives})
         kinds.update({name: "boolean" for name in spec.booleans})
+        kinds.update({name: "optional boolean" for name in spec.optional_booleans})
         kinds.update({name: "choice" for name in spec.choices})
         for argument, kind in kinds.items():
             for value, error, bad_for in BAD_VALUES:
@@ -62,7 +65,7 @@ def test_the_table_covers_every_constructor_argument():
 
     for spec in SPECS.values():
         parameters = set(inspect.signature(spec.cls.__init__).parameters) - {"self", "kwargs"}
-        assert parameters | {"jit_compile"} == set(spec.hyperparameters)
+        assert parameters | {"jit_compile", "fused"} == set(spec.hyperparameters)
 
 
 def test_messages_state_the_allowed_range():
@@ -74,6 +77,8 @@ def test_messages_state_the_allowed_range():
         keras_optims.Adam(epsilon_mode="hat")
     with pytest.raises(TypeError, match="must be True or False, not int. Received: bias_correction=1"):
         keras_optims.Momentum(bias_correction=1)
+    with pytest.raises(TypeError, match="must be None, True or False, not str. Received: fused='auto'"):
+        keras_optims.Adam(fused="auto")
 
 
 @pytest.mark.parametrize(
@@ -111,5 +116,7 @@ def test_hyperparameters_are_fixed_after_creation(flavour):
     assert opt.beta_1 == 0.9
     with pytest.raises(AttributeError, match="`jit_compile` of Adam is fixed"):
         opt.jit_compile = False
+    with pytest.raises(AttributeError, match="`fused` of Adam is fixed"):
+        opt.fused = False
     opt.learning_rate = 0.5  # the learning rate stays settable, as in Keras
     assert float(opt.learning_rate.numpy()) == 0.5

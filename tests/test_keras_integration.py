@@ -41,24 +41,64 @@ MODES = ["eager", "tf.function", "tf.function(jit_compile=True)"]
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_every_execution_mode_gives_the_same_steps(case):
+    """Eager, tf.function and an XLA-compiled tf.function, with each way of
+    running the update (fused kernel, XLA, TF ops): the same steps."""
     grads = gradient_sequence(5)
-    reference = run_mode(make(case, jit_compile=False), "eager", grads)
-    for jit_compile in (True, False):
+    reference = run_mode(make(case, fused=False, jit_compile=False), "eager", grads)
+    for kernel in ({}, {"fused": False}, {"fused": False, "jit_compile": False}):
         for mode in MODES:
-            history = run_mode(make(case, jit_compile=jit_compile), mode, grads)
+            history = run_mode(make(case, **kernel), mode, grads)
             for step, (got, want) in enumerate(zip(history, reference), start=1):
                 for a, b in zip(got, want):
                     # Same float32 rule; XLA may fuse and order operations
                     # differently, so agreement is to float32 rounding.
                     np.testing.assert_allclose(
-                        a, b, rtol=RTOL["float32"], atol=1e-7,
-                        err_msg=f"{mode}, jit_compile={jit_compile}, step {step}",
+                        a, b, rtol=RTOL["float32"], atol=1e-7, err_msg=f"{mode}, {kernel}, step {step}"
                     )
+
+
+@pytest.mark.parametrize(
+    "kernel, mode, path",
+    [
+        ({}, "eager", "fused"),
+        ({}, "tf.function", "fused"),
+        ({}, "tf.function(jit_compile=True)", "xla"),  # a custom op cannot be XLA-compiled
+        ({"fused": False}, "tf.function", "xla"),
+        ({"fused": False, "jit_compile": False}, "tf.function", "ops"),
+        ({"jit_compile": False}, "tf.function", "fused"),
+    ],
+)
+def test_which_path_runs_the_update(kernel, mode, path):
+    opt = keras_optims.Adam(**kernel)
+    run_mode(opt, mode, gradient_sequence(2))
+    assert set(opt._variable_update.paths) == {path}, opt._variable_update.paths
+
+
+def test_fused_true_inside_an_xla_function_raises():
+    opt = keras_optims.Adam(fused=True)
+    with pytest.raises(ValueError, match="fused=True, but .* traced inside an XLA-compiled function"):
+        run_mode(opt, "tf.function(jit_compile=True)", gradient_sequence(1))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_fused_kernel_leaves_other_dtypes_to_xla(dtype):
+    """The kernel takes float32 and float64; a half-precision variable is
+    updated by XLA under the default, and fused=True names it and raises."""
+    grads = [tf.constant(np.ones(s, dtype)) for s in SHAPES]
+    variables = [keras.Variable(np.zeros(s, dtype)) for s in SHAPES[:1]] + [keras.Variable(np.zeros(SHAPES[1], "float32"))]
+    grads[1] = tf.constant(np.ones(SHAPES[1], "float32"))
+    opt = keras_optims.GradientDescent(0.5)
+    opt.apply(grads, variables)
+    assert opt._variable_update.paths == {"fused": 1, "xla": 1}
+    np.testing.assert_array_equal(np.asarray(variables[0].numpy(), "float32"), -0.5)
+    np.testing.assert_array_equal(variables[1].numpy(), -0.5)
+    with pytest.raises(ValueError, match=f"fused=True, but .*float32 and float64 .*{dtype}"):
+        keras_optims.GradientDescent(0.5, fused=True).apply(grads, variables)
 
 
 @pytest.mark.parametrize("jit_compile", [True, False])
 def test_update_is_xla_compiled_unless_disabled(jit_compile):
-    opt = keras_optims.Adam(jit_compile=jit_compile)
+    opt = keras_optims.Adam(fused=False, jit_compile=jit_compile)
     compiled = opt._variable_update._compiled
     run_mode(opt, "eager", gradient_sequence(2))
     # One XLA trace per distinct (shape, dtype), shared by all variables.
@@ -238,7 +278,7 @@ def test_falls_back_from_xla_under_a_distribution_strategy(case):
         model.fit(X, y, batch_size=32, epochs=4, shuffle=False, verbose=0)
         results.append((model.get_weights(), model.optimizer))
     (single, single_opt), (mirrored, mirrored_opt) = results
-    assert single_opt._variable_update._compiled.experimental_get_tracing_count() > 0
+    assert set(single_opt._variable_update.paths) == {"fused"}
     assert mirrored_opt._variable_update._compiled.experimental_get_tracing_count() == 0
     for a, b in zip(mirrored, single):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -248,14 +288,14 @@ def test_falls_back_from_xla_under_a_distribution_strategy(case):
 def test_large_variables_share_one_xla_computation(case):
     """Variables of at least optimizer.LARGE elements are updated together in
     one XLA computation; the result is the per-variable one."""
-    from keras_optims.optimizer import LARGE
+    from keras_optims.tensorflow_backend import LARGE
 
     rng = np.random.default_rng(6)
     shapes = [(LARGE // 512, 512), (LARGE,), (7,)]
     grads = [[rng.standard_normal(s).astype("float32") for s in shapes] for _ in range(3)]
     results = []
     for jit_compile in (True, False):
-        opt = make(case, jit_compile=jit_compile)
+        opt = make(case, fused=False, jit_compile=jit_compile)
         variables = [keras.Variable(np.ones(s, "float32")) for s in shapes]
         for gs in grads:
             opt.apply([tf.constant(g) for g in gs], variables)

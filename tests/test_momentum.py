@@ -31,8 +31,8 @@ def by_hand(dtype, lr, beta, bias_correction):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("bias_correction", [False, True])
-def test_first_steps_by_hand(dtype, bias_correction, flavour):
-    opt = flavour.Momentum(learning_rate=0.1, beta=0.9, bias_correction=bias_correction)
+def test_first_steps_by_hand(dtype, bias_correction, optimizers):
+    opt = optimizers.Momentum(learning_rate=0.1, beta=0.9, bias_correction=bias_correction)
     W, slots = run_steps(opt, W0, G, dtype)
     W_hand, v_hand = by_hand(dtype, 0.1, 0.9, bias_correction)
     assert_steps_close(W, W_hand, dtype, atol=1e-15)
@@ -45,20 +45,20 @@ def test_first_steps_by_hand(dtype, bias_correction, flavour):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_beta_zero_is_gradient_descent(dtype, flavour):
+def test_beta_zero_is_gradient_descent(dtype, optimizers):
     grads = random_gradients(50, 10, dtype)
-    momentum, _ = run_steps(flavour.Momentum(0.05, beta=0.0), np.ones(10), grads, dtype)
-    plain, _ = run_steps(flavour.GradientDescent(0.05), np.ones(10), grads, dtype)
+    momentum, _ = run_steps(optimizers.Momentum(0.05, beta=0.0), np.ones(10), grads, dtype)
+    plain, _ = run_steps(optimizers.GradientDescent(0.05), np.ones(10), grads, dtype)
     np.testing.assert_array_equal(momentum, plain)
 
 
-def test_keras_sgd_momentum_needs_lr_times_one_minus_beta(flavour):
+def test_keras_sgd_momentum_needs_lr_times_one_minus_beta(optimizers):
     """Keras's SGD(momentum=β) keeps lr inside its buffer: it matches the course
     rule with lr = α·(1 − β) (dyadic values, so float64 rounding is the only
     difference), and not with lr = α."""
     dtype, steps, alpha, beta = "float64", 100, 0.25, 0.875
     grads = random_gradients(steps, 20, dtype)
-    ours, _ = run_steps(flavour.Momentum(alpha, beta=beta), np.ones(20), grads, dtype)
+    ours, _ = run_steps(optimizers.Momentum(alpha, beta=beta), np.ones(20), grads, dtype)
     keras_sgd = keras.optimizers.SGD(learning_rate=alpha * (1 - beta), momentum=beta)
     theirs, _ = run_steps(keras_sgd, np.ones(20), grads, dtype)
     assert_steps_close(ours, theirs, dtype, atol=accumulated_atol(steps, dtype, 2.0))

@@ -35,8 +35,8 @@ def by_hand(dtype, lr, beta, eps, epsilon_mode):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("epsilon_mode", ["course", "keras"])
-def test_first_steps_by_hand(dtype, epsilon_mode, flavour):
-    opt = flavour.RMSProp(learning_rate=0.01, beta=0.9, epsilon=1e-8, epsilon_mode=epsilon_mode)
+def test_first_steps_by_hand(dtype, epsilon_mode, optimizers):
+    opt = optimizers.RMSProp(learning_rate=0.01, beta=0.9, epsilon=1e-8, epsilon_mode=epsilon_mode)
     W, slots = run_steps(opt, W0, G, dtype)
     W_hand, s_hand = by_hand(dtype, 0.01, 0.9, 1e-8, epsilon_mode)
     assert_steps_close(W, W_hand, dtype, atol=1e-15)
@@ -48,9 +48,9 @@ def test_first_steps_by_hand(dtype, epsilon_mode, flavour):
         assert_steps_close(W, by_hand(dtype, 0.01, 0.9, 1e-8, other)[0], dtype, atol=1e-15)
 
 
-def test_first_step_default_is_course_form(flavour):
+def test_first_step_default_is_course_form(optimizers):
     """Step 1 by hand with every default: α = 0.001, β = 0.9, ε = 1e-8 outside the root."""
-    W, _ = run_steps(flavour.RMSProp(), [1.0], [[4.0]], "float64")
+    W, _ = run_steps(optimizers.RMSProp(), [1.0], [[4.0]], "float64")
     np.testing.assert_allclose(W[0], [1.0 - 0.001 * 4.0 / (np.sqrt(0.1 * 16.0) + 1e-8)], rtol=1e-15)
 
 
@@ -64,11 +64,11 @@ KERAS_CASES = {
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_keras_mode_equals_keras_rmsprop(dtype, flavour):
+def test_keras_mode_equals_keras_rmsprop(dtype, optimizers):
     steps, hp = 120, KERAS_CASES[dtype]
     grads = random_gradients(steps, 40, dtype)
     W0 = np.linspace(-1, 1, 40)
-    ours = flavour.RMSProp(
+    ours = optimizers.RMSProp(
         hp["learning_rate"], beta=hp["rho"], epsilon=hp["epsilon"], epsilon_mode="keras"
     )
     W_ours, s_ours = run_steps(ours, W0, grads, dtype)
@@ -77,7 +77,7 @@ def test_keras_mode_equals_keras_rmsprop(dtype, flavour):
     atol = accumulated_atol(steps, dtype, scale=1.0)
     assert_steps_close(W_ours, W_keras, dtype, atol=atol)
     # Control: the course form differs from Keras far beyond the tolerance.
-    course = flavour.RMSProp(hp["learning_rate"], beta=hp["rho"], epsilon=hp["epsilon"])
+    course = optimizers.RMSProp(hp["learning_rate"], beta=hp["rho"], epsilon=hp["epsilon"])
     W_course, _ = run_steps(course, W0, grads, dtype)
     with pytest.raises(AssertionError):
         assert_steps_close(W_course, W_keras, dtype, atol=atol)

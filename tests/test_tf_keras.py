@@ -39,14 +39,17 @@ def test_classes_are_tf_keras_classes_sharing_the_rules():
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_fit_reduces_the_loss_and_the_update_is_xla_compiled(case):
+@pytest.mark.parametrize("fused", [None, False])
+def test_fit_reduces_the_loss_with_the_fused_kernel_or_xla(case, fused):
     X, y = data()
     model = small_model()
-    optimizer = tf_keras_case(case)
+    optimizer = tf_keras_case(case, fused=fused)
     model.compile(optimizer=optimizer, loss="mse")
     history = model.fit(X, y, batch_size=32, epochs=16, verbose=0).history["loss"]
     assert history[-1] < 0.5 * history[0], history
-    assert optimizer.jit_compile and optimizer._variable_update._compiled.experimental_get_tracing_count() > 0
+    assert set(optimizer._variable_update.paths) == {"fused" if fused is None else "xla"}
+    if fused is False:
+        assert optimizer.jit_compile and optimizer._variable_update._compiled.experimental_get_tracing_count() > 0
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)

@@ -52,8 +52,13 @@ def first_failure(report):
 
 
 def optimizer_rows(steps, dtype, seed):
+    # Each configuration twice: as it runs by default (on CPU, the fused
+    # kernel) and with fused=False (the XLA update, what runs on a GPU).
     for case in registry.CASES:
         yield _row("optimizer", case.id, verify(case.make(), steps, dtype, seed, name=case.id))
+    for case in registry.CASES:
+        name = f"{case.id} (fused=False: XLA)"
+        yield _row("optimizer", name, verify(case.make(fused=False), steps, dtype, seed, name=name))
 
 
 def schedule_rows(steps, dtype, seed):

@@ -2,9 +2,10 @@
 Keras 3 classes, on `tf_keras.optimizers.Optimizer`.
 
 Differences from the Keras 3 adapter, all tf_keras's own conventions:
-- XLA: tf_keras turns its own XLA wrapper off when no GPU is present; here
-  `jit_compile=True` (the default) means the package's XLA update, as in the
-  Keras 3 classes, also on CPU, and tf_keras's wrapper is bypassed;
+- tf_keras updates one variable at a time (`update_step`), so the fused CPU
+  kernel runs one op per variable; where it is not used, `jit_compile=True`
+  (the default) means the package's XLA update, also on CPU (tf_keras turns
+  its own XLA wrapper off when no GPU is present; it is bypassed);
 - Keras 3 arguments that tf_keras does not have (`loss_scale_factor`,
   `gradient_accumulation_steps`) are rejected by tf_keras;
 - slots are created with tf_keras's `add_variable_from_reference` and named
@@ -24,9 +25,10 @@ Schedule = tf_keras.optimizers.schedules.LearningRateSchedule
 class CourseOptimizer(CourseOptimizerMixin, tf_keras.optimizers.Optimizer):
     """Base class of the course optimizers for tf_keras."""
 
-    def __init__(self, learning_rate, hyperparameters, jit_compile=True, name=None, **kwargs):
+    def __init__(self, learning_rate, hyperparameters, jit_compile=True, fused=None, name=None, **kwargs):
         learning_rate = checks.check_learning_rate(learning_rate)
         jit_compile = checks.check_boolean("jit_compile", jit_compile)
+        fused = checks.check_optional_boolean("fused", fused)
         if callable(learning_rate) and not isinstance(learning_rate, Schedule):
             raise TypeError(
                 "Argument `learning_rate` of a tf_keras optimizer must be a number or a "
@@ -36,7 +38,7 @@ class CourseOptimizer(CourseOptimizerMixin, tf_keras.optimizers.Optimizer):
         super().__init__(name=name or type(self).__name__, jit_compile=jit_compile, **kwargs)
         self._learning_rate = self._build_learning_rate(learning_rate)
         self.jit_compile = jit_compile  # tf_keras sets False without a GPU
-        self._set_hyperparameters(hyperparameters, jit_compile)
+        self._set_hyperparameters(hyperparameters, jit_compile, fused)
 
     def _update_step_xla(self, gradient, variable, key):
         # tf_keras's per-variable XLA wrapper; the package's own XLA update
@@ -71,6 +73,7 @@ class CourseOptimizer(CourseOptimizerMixin, tf_keras.optimizers.Optimizer):
             {
                 "learning_rate": learning_rate if isinstance(learning_rate, dict) else float(learning_rate),
                 **self._hyperparameters,
+                "fused": self.fused,
             }
         )
         return config

@@ -1,0 +1,232 @@
+// One TensorFlow CPU kernel that applies a course rule to many variables at
+// once (a "multi-tensor" update): every variable, its slots and its gradient
+// are read once and written once, on all of TensorFlow's CPU worker threads.
+// See keras_optims/native/__init__.py for how it is built and used.
+//
+// Element-wise, in the variable's dtype T, with per-step scalars computed in
+// float64 by the caller and rounded once to T here (the same expressions, in
+// the same order, as keras_optims/rules.py):
+//   gradient_descent  W = W - (a*g)                         c = [a]
+//   momentum          v = b*v + (1-b)*g; W = W - (a*v)      c = [b, 1-b, a]
+//   rmsprop           s = b*s + (1-b)*(g*g);
+//                     W = W - (a*g)/(sqrt(s) + e)           c = [b, 1-b, a, e]
+//   rmsprop_keras     ... W = W - (a*g)/sqrt(s + e)
+//   adam              v = b1*v + (1-b1)*g; s = b2*s + (1-b2)*(g*g);
+//                     W = W - (a*v)/(sqrt(s) + e)           c = [b1, 1-b1, b2, 1-b2, a, e]
+
+#define EIGEN_USE_THREADS
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "tensorflow/core/framework/op.h"
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/resource_var.h"
+#include "tensorflow/core/framework/shape_inference.h"
+#include "tensorflow/core/kernels/training_op_helpers.h"
+
+namespace keras_optims {
+
+using ::tensorflow::OpKernel;
+using ::tensorflow::OpKernelConstruction;
+using ::tensorflow::OpKernelContext;
+using ::tensorflow::Tensor;
+
+REGISTER_OP("KerasOptimsCourseUpdate")
+    .Input("variables: N * resource")
+    .Input("slots: M * resource")
+    .Input("gradients: N * T")
+    .Input("scalars: float64")
+    .Attr("N: int >= 1")
+    .Attr("M: int >= 0")
+    .Attr("T: {float, double}")
+    .Attr("rule: {'gradient_descent', 'momentum', 'rmsprop', 'rmsprop_keras', 'adam'}")
+    .SetIsStateful()
+    .SetShapeFn(::tensorflow::shape_inference::NoOutputs)
+    .Doc("Applies a keras_optims course rule to N variables and their slots "
+         "(slot-major: all first slots, then all second slots).");
+
+enum class Rule { kGradientDescent, kMomentum, kRMSProp, kRMSPropKeras, kAdam };
+
+int SlotCount(Rule rule) {
+  switch (rule) {
+    case Rule::kGradientDescent: return 0;
+    case Rule::kMomentum: case Rule::kRMSProp: case Rule::kRMSPropKeras: return 1;
+    case Rule::kAdam: return 2;
+  }
+  return 0;
+}
+
+int ScalarCount(Rule rule) {
+  switch (rule) {
+    case Rule::kGradientDescent: return 1;
+    case Rule::kMomentum: return 3;
+    case Rule::kRMSProp: case Rule::kRMSPropKeras: return 4;
+    case Rule::kAdam: return 6;
+  }
+  return 0;
+}
+
+template <typename T>
+struct Piece {
+  T* w;
+  T* s0;
+  T* s1;
+  const T* g;
+  int64_t n;
+};
+
+template <typename T>
+void Apply(Rule rule, const T* c, const Piece<T>& p) {
+  T* __restrict w = p.w;
+  T* __restrict x = p.s0;
+  T* __restrict y = p.s1;
+  const T* __restrict g = p.g;
+  const int64_t n = p.n;
+  switch (rule) {
+    case Rule::kGradientDescent: {
+      const T a = c[0];
+      for (int64_t i = 0; i < n; ++i) w[i] = w[i] - a * g[i];
+      break;
+    }
+    case Rule::kMomentum: {
+      const T b = c[0], b1 = c[1], a = c[2];
+      for (int64_t i = 0; i < n; ++i) {
+        const T v = b * x[i] + b1 * g[i];
+        x[i] = v;
+        w[i] = w[i] - a * v;
+      }
+      break;
+    }
+    case Rule::kRMSProp: {
+      const T b = c[0], b1 = c[1], a = c[2], e = c[3];
+      for (int64_t i = 0; i < n; ++i) {
+        const T s = b * x[i] + b1 * (g[i] * g[i]);
+        x[i] = s;
+        w[i] = w[i] - (a * g[i]) / (std::sqrt(s) + e);
+      }
+      break;
+    }
+    case Rule::kRMSPropKeras: {
+      const T b = c[0], b1 = c[1], a = c[2], e = c[3];
+      for (int64_t i = 0; i < n; ++i) {
+        const T s = b * x[i] + b1 * (g[i] * g[i]);
+        x[i] = s;
+        w[i] = w[i] - (a * g[i]) / std::sqrt(s + e);
+      }
+      break;
+    }
+    case Rule::kAdam: {
+      const T b1 = c[0], c1 = c[1], b2 = c[2], c2 = c[3], a = c[4], e = c[5];
+      for (int64_t i = 0; i < n; ++i) {
+        const T v = b1 * x[i] + c1 * g[i];
+        const T s = b2 * y[i] + c2 * (g[i] * g[i]);
+        x[i] = v;
+        y[i] = s;
+        w[i] = w[i] - (a * v) / (std::sqrt(s) + e);
+      }
+      break;
+    }
+  }
+}
+
+template <typename T>
+class CourseUpdateOp : public OpKernel {
+ public:
+  explicit CourseUpdateOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    std::string rule;
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("rule", &rule));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("N", &n_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("M", &m_));
+    if (rule == "gradient_descent") rule_ = Rule::kGradientDescent;
+    else if (rule == "momentum") rule_ = Rule::kMomentum;
+    else if (rule == "rmsprop") rule_ = Rule::kRMSProp;
+    else if (rule == "rmsprop_keras") rule_ = Rule::kRMSPropKeras;
+    else rule_ = Rule::kAdam;
+    OP_REQUIRES(ctx, m_ == n_ * SlotCount(rule_),
+                absl::InvalidArgumentError("rule " + rule + " takes " +
+                    std::to_string(SlotCount(rule_)) + " slot(s) per variable"));
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const int slots_per_variable = SlotCount(rule_);
+    const int first_gradient = n_ + m_;
+    const Tensor& scalars = ctx->input(first_gradient + n_);
+    OP_REQUIRES(ctx, scalars.NumElements() == ScalarCount(rule_),
+                absl::InvalidArgumentError("wrong number of scalars"));
+    T c[6];
+    for (int k = 0; k < ScalarCount(rule_); ++k) c[k] = static_cast<T>(scalars.flat<double>()(k));
+
+    std::vector<int> resource_inputs(n_ + m_);
+    for (int i = 0; i < n_ + m_; ++i) resource_inputs[i] = i;
+    auto locks = ::tensorflow::MaybeLockVariableInputMutexesInOrder<Eigen::ThreadPoolDevice, T>(
+        ctx, /*do_lock=*/true, /*sparse=*/false, resource_inputs);
+
+    // Every variable and slot must hold an initialized tensor of dtype T
+    // before it is read as one (the locks are held from here on).
+    for (int input = 0; input < n_ + m_; ++input) {
+      ::tensorflow::core::RefCountPtr<::tensorflow::Var> var;
+      OP_REQUIRES_OK(ctx, ::tensorflow::LookupResource(ctx, ::tensorflow::HandleFromInput(ctx, input), &var));
+      OP_REQUIRES(ctx, var->is_initialized,
+                  absl::FailedPreconditionError("input " + std::to_string(input) + " is an uninitialized variable"));
+      OP_REQUIRES(ctx, var->tensor()->dtype() == ::tensorflow::DataTypeToEnum<T>::v(),
+                  absl::InvalidArgumentError("input " + std::to_string(input) + " is a variable of dtype " +
+                                             ::tensorflow::DataTypeString(var->tensor()->dtype()) +
+                                             ", but the gradients are " +
+                                             ::tensorflow::DataTypeString(::tensorflow::DataTypeToEnum<T>::v())));
+    }
+
+    constexpr int64_t kPiece = 1 << 15;  // elements per unit of parallel work
+    std::vector<Piece<T>> pieces;
+    std::vector<Tensor> held(n_ + m_);
+    for (int i = 0; i < n_; ++i) {
+      OP_REQUIRES_OK(ctx, ::tensorflow::GetInputTensorFromVariable<Eigen::ThreadPoolDevice, T>(
+                              ctx, i, true, false, &held[i]));
+      const Tensor& gradient = ctx->input(first_gradient + i);
+      OP_REQUIRES(ctx, held[i].dtype() == gradient.dtype() && held[i].shape() == gradient.shape(),
+                  absl::InvalidArgumentError(
+                      "variable " + std::to_string(i) + " has shape " + held[i].shape().DebugString() +
+                      " but its gradient has shape " + gradient.shape().DebugString()));
+      T* slot[2] = {nullptr, nullptr};
+      for (int k = 0; k < slots_per_variable; ++k) {
+        const int input = n_ + k * n_ + i;
+        OP_REQUIRES_OK(ctx, ::tensorflow::GetInputTensorFromVariable<Eigen::ThreadPoolDevice, T>(
+                                ctx, input, true, false, &held[input]));
+        OP_REQUIRES(ctx, held[input].dtype() == held[i].dtype() && held[input].shape() == held[i].shape(),
+                    absl::InvalidArgumentError("slot " + std::to_string(k) + " of variable " +
+                                               std::to_string(i) + " does not match the variable"));
+        slot[k] = held[input].flat<T>().data();
+      }
+      T* w = held[i].flat<T>().data();
+      const T* g = gradient.flat<T>().data();
+      const int64_t size = held[i].NumElements();
+      for (int64_t start = 0; start < size; start += kPiece) {
+        const int64_t offset = start;
+        pieces.push_back({w + offset, slot[0] ? slot[0] + offset : nullptr,
+                          slot[1] ? slot[1] + offset : nullptr, g + offset,
+                          std::min(kPiece, size - start)});
+      }
+    }
+    const Rule rule = rule_;
+    auto work = [&pieces, &c, rule](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) Apply<T>(rule, c, pieces[k]);
+    };
+    auto* workers = ctx->device()->tensorflow_cpu_worker_threads()->workers;
+    const int64_t cost = kPiece * (4 + 3 * slots_per_variable) * static_cast<int64_t>(sizeof(T));
+    workers->ParallelFor(static_cast<int64_t>(pieces.size()), cost, work);
+  }
+
+ private:
+  Rule rule_;
+  int n_;
+  int m_;
+};
+
+REGISTER_KERNEL_BUILDER(Name("KerasOptimsCourseUpdate").Device(::tensorflow::DEVICE_CPU).TypeConstraint<float>("T"),
+                        CourseUpdateOp<float>);
+REGISTER_KERNEL_BUILDER(Name("KerasOptimsCourseUpdate").Device(::tensorflow::DEVICE_CPU).TypeConstraint<double>("T"),
+                        CourseUpdateOp<double>);
+
+}  // namespace keras_optims

@@ -1,0 +1,147 @@
+"""The fused CPU kernel (keras_optims/native): same steps as the rule run as
+TensorFlow ops, TensorFlow's variable semantics, its build and its absence."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+from keras_optims import native
+from registry import CASE_IDS, CASES, make
+
+# Sizes chosen so that one variable spans several of the kernel's pieces of
+# 2¹⁵ elements (the unit of work handed to a thread) and others are tiny.
+SHAPES = [(70_001,), (3, 5), (1,), (257, 130)]
+
+
+def trajectories(optimizer, dtype, steps=8, seed=3):
+    rng = np.random.default_rng(seed)
+    variables = [keras.Variable(rng.standard_normal(s).astype(dtype)) for s in SHAPES]
+    out = []
+    for _ in range(steps):
+        # Gradients over six orders of magnitude, so ε matters for some elements.
+        grads = [tf.constant((rng.standard_normal(s) * 10.0 ** rng.integers(-6, 1, s)).astype(dtype)) for s in SHAPES]
+        optimizer.apply(grads, variables)
+        state = [v.numpy().copy() for v in variables]
+        state += [optimizer.get_slot(v, n).numpy().copy() for v in variables for n in optimizer.slot_names]
+        out.append(state)
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_fused_kernel_gives_the_tensorflow_ops_steps_bit_for_bit(case, dtype):
+    """The kernel evaluates the rule's expressions in the same order, with the
+    same scalars rounded once to the dtype, and without fused multiply-adds
+    (TensorFlow's CPU ops use none either): every IEEE operation is the same,
+    so every weight and slot is identical, step by step."""
+    fused_optimizer = make(case, fused=True)
+    fused = trajectories(fused_optimizer, dtype)
+    assert set(fused_optimizer._variable_update.paths) == {"fused"}
+    plain = trajectories(make(case, fused=False, jit_compile=False), dtype)
+    for step, (got, want) in enumerate(zip(fused, plain), start=1):
+        for k, (a, b) in enumerate(zip(got, want)):
+            np.testing.assert_array_equal(a, b, err_msg=f"tensor {k} after step {step}")
+
+
+def test_comparison_catches_a_one_ulp_difference():
+    """Control for the bit-for-bit test: a learning rate one float32 ulp
+    away shows up."""
+    alpha = 0.05
+    nudged = float(np.nextafter(np.float32(alpha), np.float32(1)))
+    a = trajectories(make(CASES[0], learning_rate=alpha), "float32", steps=2)
+    b = trajectories(make(CASES[0], learning_rate=nudged, fused=False, jit_compile=False), "float32", steps=2)
+    with pytest.raises(AssertionError):
+        np.testing.assert_array_equal(a[-1][0], b[-1][0])
+
+
+def test_a_value_read_before_the_step_keeps_its_value():
+    """Like TensorFlow's own ResourceApply* kernels, the update copies a
+    variable's buffer that a live tensor still shares instead of writing
+    into it."""
+    from keras_optims import GradientDescent
+
+    variable = keras.Variable(np.ones(100_000, "float32"))
+    before = variable.value.read_value()  # an eager tensor on the variable's buffer
+    GradientDescent(0.5, fused=True).apply([tf.ones(100_000)], [variable])
+    np.testing.assert_array_equal(before.numpy(), 1.0)
+    np.testing.assert_array_equal(variable.numpy(), 0.5)
+
+
+def test_the_kernel_checks_its_inputs():
+    """Called directly, mismatched slots and scalars fail with TensorFlow's
+    InvalidArgumentError, not a crash."""
+    W, v = tf.Variable(tf.zeros(4)), tf.Variable(tf.zeros(5))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="does not match the variable"):
+        native.update("momentum", [W], [tf.ones(4)], [(v,)], tf.constant([0.9, 0.1, 0.01], tf.float64))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="variable of dtype double, but the gradients are float"):
+        native.update("gradient_descent", [tf.Variable(tf.zeros(4, tf.float64))], [tf.ones(4)], [()],
+                      tf.constant([0.1], tf.float64))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="wrong number of scalars"):
+        native.update("gradient_descent", [W], [tf.ones(4)], [()], tf.constant([0.9, 0.1], tf.float64))
+
+
+def test_library_is_cached_per_source_and_tensorflow_version():
+    path = native.library_path()
+    assert path.exists() and tf.__version__  # the tests above built or found it
+    assert path.name.startswith("course_update-") and path.suffix == ".so"
+
+
+def run_python(code, **env):
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_without_a_compiler_the_default_warns_and_uses_xla_and_fused_true_raises(tmp_path):
+    out = run_python(
+        """
+        import warnings
+        import numpy as np, keras, tensorflow as tf
+        import keras_optims
+        from keras_optims import native
+        try:
+            keras_optims.Adam(fused=True)
+        except native.NativeUnavailable as error:
+            print("RAISED:", error)
+        opt = keras_optims.Adam()
+        v = keras.Variable(np.ones(3, "float32"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            opt.apply([tf.ones(3)], [v])
+        print("WARNED:", [str(w.message) for w in caught])
+        print("PATHS:", dict(opt._variable_update.paths))
+        """,
+        CXX="no-such-compiler-here",
+        KERAS_OPTIMS_CACHE_DIR=str(tmp_path),
+    )
+    assert "RAISED: fused=True needs the fused CPU kernel" in out and "no C++ compiler found" in out
+    assert "keras_optims: the fused CPU kernel is unavailable (no C++ compiler" in out.split("WARNED:")[1]
+    assert "PATHS: {'xla': 1}" in out
+    assert not list(tmp_path.iterdir())
+
+
+def test_builds_into_the_cache_folder_it_is_given(tmp_path):
+    out = run_python(
+        """
+        import keras_optims
+        from keras_optims import native
+        keras_optims.Adam(fused=True)
+        print("PATH:", native.library_path())
+        """,
+        KERAS_OPTIMS_CACHE_DIR=str(tmp_path),
+    )
+    built = list(tmp_path.glob("course_update-*.so"))
+    assert len(built) == 1 and f"PATH: {built[0]}" in out
+    assert not list(tmp_path.glob("*.tmp"))
