@@ -4,9 +4,11 @@ and the memory-bandwidth floor, measured in one process.
     python benchmarks/bench.py [--quick] [--repeats N] [--json PATH]
 
 Prints a table and writes JSON (default benchmarks/results/latest.json).
-Every case is timed in the same run, interleaved (one step of each case per
-round), and reported as the median over the rounds after warm-up; the
-ratios are what to read, since the machine is shared and noisy.
+Every case is timed in the same run, interleaved (one call of each case per
+round; the TensorFlow cases, then torch's, then the floor, so that one
+library's idle threads do not slow another's), and reported as the median
+over the rounds after warm-up; the ratios are what to read, since the
+machine is shared and noisy.
 
 Shapes: (a) 4 × (1000, 1000) + (1000,) float32 variables, 4,001,000
 parameters; (b) 100 × (100, 100) + 100 × (100,), 1,010,000 parameters in
@@ -21,6 +23,10 @@ Cases per optimizer (each with default arguments):
 - keras: the nearest Keras built-in (`SGD()`, `SGD(momentum=0.9)`,
   `RMSprop()`, `Adam()`) the same way;
 - keras+xla: that built-in inside `tf.function(jit_compile=True)`;
+- ours/10, keras/10: ours and keras with ten steps per `tf.function` call,
+  time per step. A call passes every captured variable and gradient to
+  TensorFlow's function runtime (for (b), ~700 tensors, some milliseconds,
+  whatever the optimizer); per step, what is left is the optimizer's work;
 - torch foreach / fused: `torch.optim` with `foreach=True` / `fused=True`
   (where torch supports it), when torch is installed;
 - floor: a fused C kernel over the same bytes on all cores (see floor.py).
@@ -43,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from floor import BYTES_PER_PARAMETER, Floor  # noqa: E402
 
 OPTIMIZERS = ("GradientDescent", "Momentum", "RMSProp", "Adam")
+STEPS_PER_CALL = 10
 
 
 def shapes(name, quick=False):
@@ -70,10 +77,16 @@ def keras_cases(optimizer, variable_shapes):
     rng = np.random.default_rng(0)
     grads = [tf.constant(rng.standard_normal(s).astype("float32") * 1e-3) for s in variable_shapes]
 
-    def case(make, jit_compile):
+    def case(make, jit_compile, steps_per_call=1):
         variables = [keras.Variable(rng.standard_normal(s).astype("float32")) for s in variable_shapes]
         opt = make()
-        step = tf.function(lambda: opt.apply(grads, variables), jit_compile=jit_compile)
+
+        def steps():
+            for _ in range(steps_per_call):
+                opt.apply(grads, variables)
+
+        step = tf.function(steps, jit_compile=jit_compile)
+        step.steps_per_call = steps_per_call
         return step, opt, variables
 
     return {
@@ -81,6 +94,11 @@ def keras_cases(optimizer, variable_shapes):
         "ours xla": case(lambda: ours(fused=False), False),
         "keras": case(builtin, False),
         "keras+xla": case(builtin, True),
+        # The same, ten steps per tf.function call: what is left is the
+        # optimizer's own work, without the call's cost of passing every
+        # captured variable (the same for every optimizer; see README).
+        "ours/10": case(ours, False, STEPS_PER_CALL),
+        "keras/10": case(builtin, False, STEPS_PER_CALL),
     }
 
 
@@ -115,8 +133,21 @@ def torch_cases(optimizer, variable_shapes):
     return cases
 
 
+_EVICT = np.zeros(96 * 2**20, dtype=np.uint8)  # 3× the 32 MiB L3 of the project's machine
+
+
+def evict_caches():
+    """Touches every cache line of a buffer larger than the last-level cache,
+    so that the next timed call finds none of its data cached."""
+    lines = _EVICT[::64]
+    np.add(lines, 1, out=lines)
+
+
 def time_interleaved(cases, repeats, warmup=3):
-    """{name: median seconds}: one call of every case per round."""
+    """{name: median seconds per optimizer step}: one call of every case per
+    round (a call makes `fn.steps_per_call` steps, 1 unless set), each
+    started with cold caches (`evict_caches`, not timed): every case and the
+    floor stream their bytes from memory."""
     runnable = {k: v for k, v in cases.items() if callable(v)}
     for fn in runnable.values():
         for _ in range(warmup):
@@ -124,9 +155,10 @@ def time_interleaved(cases, repeats, warmup=3):
     samples = {k: [] for k in runnable}
     for _ in range(repeats):
         for name, fn in runnable.items():
+            evict_caches()
             start = time.perf_counter()
             fn()
-            samples[name].append(time.perf_counter() - start)
+            samples[name].append((time.perf_counter() - start) / getattr(fn, "steps_per_call", 1))
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
@@ -146,11 +178,19 @@ def step_benchmark(shape_name, quick, repeats):
     rows = []
     for optimizer in OPTIMIZERS:
         keras_side = keras_cases(optimizer, variable_shapes)
-        cases = {name: step for name, (step, _, _) in keras_side.items()}
         torch_side = torch_cases(optimizer, variable_shapes)
-        cases.update({k: (v[0] if isinstance(v, tuple) else v) for k, v in torch_side.items()})
-        cases["floor"] = lambda optimizer=optimizer: floor.step(optimizer)
-        times = time_interleaved(cases, repeats)
+        # Interleaved within each library, one library after the other:
+        # torch's and the floor's OpenMP threads keep spinning for a while
+        # after their work, and would slow whichever case ran next.
+        groups = [
+            {name: step for name, (step, _, _) in keras_side.items()},
+            {k: (v[0] if isinstance(v, tuple) else v) for k, v in torch_side.items()},
+            {"floor": lambda optimizer=optimizer: floor.step(optimizer)},
+        ]
+        times, cases = {}, {}
+        for group in groups:
+            times.update(time_interleaved(group, repeats))
+            cases.update(group)
         for name, value in cases.items():
             if not callable(value):
                 times[name] = None
@@ -167,6 +207,7 @@ def step_benchmark(shape_name, quick, repeats):
             "ours_paths": dict(ours_opt._variable_update.paths),
             "keras_over_ours": times["keras"] / times["ours"],
             "keras_over_ours_xla": times["keras"] / times["ours xla"],
+            "keras_over_ours_10_steps_per_call": times["keras/10"] / times["ours/10"],
             "keras_xla_over_ours": times["keras+xla"] / times["ours"],
             "ours_over_floor": times["ours"] / times["floor"],
             "floor_GBps": BYTES_PER_PARAMETER[optimizer] * n / times["floor"] / 1e9,
@@ -219,7 +260,7 @@ def format_table(rows, fit, floor_kind):
         "",
         f"{'shape':<5} {'optimizer':<15} {'ours ms':>8} {'ours xla':>8} {'keras ms':>9} {'keras+xla':>9} "
         f"{'torch foreach':>13} {'torch fused':>11} {'floor ms':>8} {'keras/ours':>10} {'xla/ours':>8} "
-        f"{'ours/floor':>10} {'state ours/keras':>16}",
+        f"{'ours/floor':>10} {'ours/10':>7} {'keras/10':>8} {'ratio/10':>8} {'state ours/keras':>16}",
     ]
     fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
     for r in rows:
@@ -229,7 +270,8 @@ def format_table(rows, fit, floor_kind):
             f"{r['shape']:<5} {r['optimizer']:<15} {fmt(ms['ours']):>8} {fmt(ms['ours xla']):>8} {fmt(ms['keras']):>9} "
             f"{fmt(ms['keras+xla']):>9} {fmt(ms.get('torch foreach')):>13} {fmt(ms.get('torch fused')):>11} "
             f"{fmt(ms['floor']):>8} {r['keras_over_ours']:>9.2f}× {r['keras_xla_over_ours']:>7.2f}× "
-            f"{r['ours_over_floor']:>9.2f}× {state['ours']:>7.0f}× / {state['keras']:.0f}×"
+            f"{r['ours_over_floor']:>9.2f}× {fmt(ms['ours/10']):>7} {fmt(ms['keras/10']):>8} "
+            f"{r['keras_over_ours_10_steps_per_call']:>7.2f}× {state['ours']:>7.0f}× / {state['keras']:.0f}×"
         )
     rates = fit["steps_per_second"]
     lines += [
