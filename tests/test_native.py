@@ -132,16 +132,65 @@ def test_without_a_compiler_the_default_warns_and_uses_xla_and_fused_true_raises
     assert not list(tmp_path.iterdir())
 
 
-def test_builds_into_the_cache_folder_it_is_given(tmp_path):
-    out = run_python(
-        """
+class TrainStep(tf.Module):
+    """A training step as a SavedModel can hold it: the fused op in its graph."""
+
+    def __init__(self):
         import keras_optims
-        from keras_optims import native
-        keras_optims.Adam(fused=True)
-        print("PATH:", native.library_path())
-        """,
-        KERAS_OPTIMS_CACHE_DIR=str(tmp_path),
-    )
-    built = list(tmp_path.glob("course_update-*.so"))
-    assert len(built) == 1 and f"PATH: {built[0]}" in out
-    assert not list(tmp_path.glob("*.tmp"))
+
+        self.w = tf.Variable(np.linspace(-1, 1, 5).astype("float32"))
+        self.optimizer = keras_optims.Adam(0.1)
+        self.optimizer.build([self.w])
+
+    @tf.function(input_signature=[tf.TensorSpec([5], tf.float32)])
+    def train(self, gradient):
+        self.optimizer.apply([gradient], [self.w])
+        return self.w.read_value()
+
+
+LOAD_AND_STEP = """
+    import numpy as np, tensorflow as tf
+    import keras_optims
+    from keras_optims import native
+    try:
+        module = tf.saved_model.load({path!r})
+    except Exception as error:
+        print("FAILED:", str(error).splitlines()[0])
+        native.load()
+        module = tf.saved_model.load({path!r})
+    print("W:", repr(module.train(tf.constant([0.5, -1.0, 2.0, 0.25, -0.75])).numpy().tolist()))
+"""
+
+
+@pytest.fixture(scope="module")
+def saved_train_step(tmp_path_factory):
+    """A SavedModel of a training step after one step, and the weights that
+    its second step gives in this process."""
+    path = str(tmp_path_factory.mktemp("saved") / "train_step")
+    module = TrainStep()
+    assert module.optimizer.fused is None
+    module.train(tf.constant([1.0, 2.0, -3.0, 0.5, 0.0]))
+    tf.saved_model.save(module, path)
+    second = module.train(tf.constant([0.5, -1.0, 2.0, 0.25, -0.75])).numpy().tolist()
+    return path, second
+
+
+def test_a_saved_training_step_loads_after_import_keras_optims(saved_train_step):
+    """The kernel is built on this machine, so the import registers its op;
+    the loaded step continues exactly."""
+    path, second = saved_train_step
+    out = run_python(LOAD_AND_STEP.format(path=path))
+    assert "FAILED" not in out and f"W: {second!r}" in out
+
+
+def test_builds_into_the_cache_folder_it_is_given(tmp_path, saved_train_step):
+    """With an empty cache, nothing is built at import, so a SavedModel that
+    used the kernel does not load until `native.load()` builds it (the
+    documented recipe); then it continues exactly."""
+    path, second = saved_train_step
+    cache = tmp_path / "cache"
+    out = run_python(LOAD_AND_STEP.format(path=path), KERAS_OPTIMS_CACHE_DIR=str(cache))
+    assert "FAILED: Op type not registered 'KerasOptimsCourseUpdate'" in out
+    assert f"W: {second!r}" in out
+    built = list(cache.glob("course_update-*.so"))
+    assert len(built) == 1 and not list(cache.glob("*.tmp"))

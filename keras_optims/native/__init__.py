@@ -19,6 +19,11 @@ flags, so a TensorFlow upgrade rebuilds it. Environment:
 
 `load()` returns the op module or raises `NativeUnavailable` saying why (no
 compiler, a failed build, a TensorFlow without headers).
+
+A graph that used the kernel (a training step in a SavedModel) needs its op
+registered before `tf.saved_model.load`: ``import keras_optims`` does that
+when the kernel is already built on the machine; otherwise call `load()`
+first.
 """
 
 import hashlib
@@ -128,6 +133,23 @@ def load():
         _failure = str(error)
         raise
     return _module
+
+
+def load_if_built():
+    """Registers the kernel's op if its library is already built (cheap), so
+    that a SavedModel whose graph contains it loads after ``import
+    keras_optims``; never builds and never raises. Returns whether it is
+    registered."""
+    global _module
+    if _module is not None:
+        return True
+    try:
+        path = library_path()
+        if path.exists():
+            _module = tf.load_op_library(str(path))
+    except Exception as error:  # an import must not fail over an optional kernel
+        logger.debug("keras_optims: not loading the fused kernel at import: %s", error)
+    return _module is not None
 
 
 def available():
