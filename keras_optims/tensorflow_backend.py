@@ -104,6 +104,10 @@ def _in_xla_context():
     return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
+def _accelerators():
+    return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
 _warned_unavailable = False
 
 
@@ -180,6 +184,8 @@ class VariableUpdate:
         device = (variable.device or "").upper()
         if "GPU" in device or "TPU" in device:
             return f"it runs on CPU, and {variable.name!r} is on {variable.device}"
+        if not device and _accelerators():
+            return f"it runs on CPU, and {variable.name!r} has no device yet while an accelerator is present"
         return None
 
     def _split_fused(self, variables):

@@ -78,6 +78,18 @@ struct Piece {
   int64_t n;
 };
 
+// s = b*s + (1-b)*(g*g); W = W - (a*g)/(sqrt(s) + e), or /sqrt(s + e).
+template <typename T, bool epsilon_inside_root>
+void RMSProp(const T* c, T* __restrict w, T* __restrict x, const T* __restrict g, int64_t n) {
+  const T b = c[0], b1 = c[1], a = c[2], e = c[3];
+  for (int64_t i = 0; i < n; ++i) {
+    const T s = b * x[i] + b1 * (g[i] * g[i]);
+    x[i] = s;
+    const T denominator = epsilon_inside_root ? std::sqrt(s + e) : std::sqrt(s) + e;
+    w[i] = w[i] - (a * g[i]) / denominator;
+  }
+}
+
 template <typename T>
 void Apply(Rule rule, const T* c, const Piece<T>& p) {
   T* __restrict w = p.w;
@@ -100,24 +112,12 @@ void Apply(Rule rule, const T* c, const Piece<T>& p) {
       }
       break;
     }
-    case Rule::kRMSProp: {
-      const T b = c[0], b1 = c[1], a = c[2], e = c[3];
-      for (int64_t i = 0; i < n; ++i) {
-        const T s = b * x[i] + b1 * (g[i] * g[i]);
-        x[i] = s;
-        w[i] = w[i] - (a * g[i]) / (std::sqrt(s) + e);
-      }
+    case Rule::kRMSProp:
+      RMSProp<T, /*epsilon_inside_root=*/false>(c, w, x, g, n);
       break;
-    }
-    case Rule::kRMSPropKeras: {
-      const T b = c[0], b1 = c[1], a = c[2], e = c[3];
-      for (int64_t i = 0; i < n; ++i) {
-        const T s = b * x[i] + b1 * (g[i] * g[i]);
-        x[i] = s;
-        w[i] = w[i] - (a * g[i]) / std::sqrt(s + e);
-      }
+    case Rule::kRMSPropKeras:
+      RMSProp<T, /*epsilon_inside_root=*/true>(c, w, x, g, n);
       break;
-    }
     case Rule::kAdam: {
       const T b1 = c[0], c1 = c[1], b2 = c[2], c2 = c[3], a = c[4], e = c[5];
       for (int64_t i = 0; i < n; ++i) {
