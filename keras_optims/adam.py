@@ -52,7 +52,8 @@ class Adam(AdamRule, CourseOptimizer):
     | ε      | `epsilon`       | 1e-8     |
     |        | `epsilon_mode`  | "course" |
 
-    Slots: `v` and `s`, one each per model variable, of its shape and dtype.
+    Slots: `v` and `s`, of each model variable's shape and dtype (in the Keras 3
+    class, one flat buffer per slot and dtype; `get_slot` returns a variable's part).
 
     Differences from `keras.optimizers.Adam`: Keras uses "epsilon hat",
 

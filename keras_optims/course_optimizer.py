@@ -37,14 +37,15 @@ class CourseOptimizerMixin:
             )
         super().__setattr__(name, value)
 
-    def _slot_index(self, variable):
+    def _slot_value(self, variable, name):
         raise NotImplementedError
 
     def get_slot(self, variable, name):
-        """The slot `name` (one of `slot_names`) that belongs to `variable`."""
+        """The slot `name` (one of `slot_names`) that belongs to `variable`:
+        its value, in the variable's shape (tf_keras: the slot variable)."""
         if name not in self.slot_names:
             allowed = ", ".join(repr(n) for n in self.slot_names) or "none"
             raise ValueError(
                 f"{type(self).__name__} has no slot {name!r}; its slots: {allowed}."
             )
-        return getattr(self, f"_{name}")[self._slot_index(variable)]
+        return self._slot_value(variable, name)

@@ -42,7 +42,8 @@ class Momentum(MomentumRule, CourseOptimizer):
     | β      | `beta`            | 0.9     |
     |        | `bias_correction` | False   |
 
-    Slot: `v`, one per model variable, of its shape and dtype.
+    Slot: `v`, of each model variable's shape and dtype (in the Keras 3 class,
+    one flat buffer per dtype; `get_slot` returns a variable's part).
 
     Differences from `keras.optimizers.SGD(momentum=β)`: Keras keeps
     `m ← β·m − lr·dW; W ← W + m`, a buffer with the learning rate inside it

@@ -4,8 +4,10 @@ An optimizer class in this package is thin: it validates its hyperparameters,
 names its slots and points at its rule in `rules.py`. This base class turns
 that into a real `keras.optimizers.Optimizer`:
 
-- slots are created with `add_optimizer_variables` and named after the course
-  symbols (a model variable ``dense/kernel`` gets ``dense_kernel_v``);
+- slots are named after the course symbols and kept in one flat buffer per
+  slot and dtype (optimizer variables ``v``, ``s``; ``v_float32``, … when the
+  model mixes dtypes), each model variable's part at a fixed offset;
+  `get_slot(variable, "v")` returns that part in the variable's shape;
 - each step hands every (gradient, variable) pair to
   `tensorflow_backend.VariableUpdate`, which runs the rule in the fused CPU
   kernel (one op for all variables) or XLA-compiled;
@@ -24,6 +26,7 @@ import tensorflow as tf
 
 from keras_optims import hyperparameters as checks
 from keras_optims.course_optimizer import CourseOptimizerMixin
+from keras_optims.tensorflow_backend import Slot
 
 KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. How the update runs on
             CPU: `None` updates every float32/float64 CPU variable in one
@@ -32,8 +35,8 @@ KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. How the upd
             requires the fused op (raises where it cannot be used); `False`
             never uses it. The result is the same rule either way.
         jit_compile: bool, default `True`. Run what the fused op does not
-            take XLA-compiled (also on CPU): one computation per small
-            variable, one for all large ones. `False` runs the same rule as
+            take XLA-compiled (also on CPU), in one computation for all
+            of them. `False` runs the same rule as
             ordinary TensorFlow ops. XLA is also skipped under a
             `tf.distribute` strategy.
         **kwargs: Keras's own optimizer arguments (`name`, `weight_decay`,
@@ -43,6 +46,13 @@ KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. How the upd
             `keras.optimizers.Adam` and the other built-ins. They act on the
             gradient before the rule (clipping, loss scaling, accumulation) or
             on the weights around it (weight decay, EMA)."""
+
+
+def _size(variable):
+    size = 1
+    for dimension in variable.shape:
+        size *= int(dimension)
+    return size
 
 
 def _tf_variable(variable):
@@ -94,16 +104,33 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
         if self.built:
             return
         super().build(var_list)
-        if self.slot_names:
-            slot_lists = self.add_optimizer_variables(var_list, list(self.slot_names))
-            for name, slot_list in zip(self.slot_names, slot_lists):
-                setattr(self, f"_{name}", slot_list)
-
-    def _slot_index(self, variable):
-        return self._get_variable_index(variable)
+        # One flat buffer per slot and dtype holds that slot for every
+        # variable of the dtype, variable after variable: the fused kernel
+        # then takes two buffers instead of two variables per model variable
+        # (each captured variable costs every tf.function call a few µs).
+        self._slot_offsets, totals = [], {}
+        for variable in var_list:
+            dtype = keras.backend.standardize_dtype(variable.dtype)
+            self._slot_offsets.append((dtype, totals.get(dtype, 0)))
+            totals[dtype] = totals.get(dtype, 0) + _size(variable)
+        for name in self.slot_names:
+            buffers = {}
+            for dtype, total in totals.items():
+                buffers[dtype] = self.add_variable(
+                    shape=(total,),
+                    initializer="zeros",
+                    dtype=dtype,
+                    name=name if len(totals) == 1 else f"{name}_{dtype}",
+                )
+            setattr(self, f"_{name}", buffers)
 
     def _slots_of(self, variable):
-        return tuple(self.get_slot(variable, name).value for name in self.slot_names)
+        dtype, offset = self._slot_offsets[self._get_variable_index(variable)]
+        return tuple(Slot(_tf_variable(getattr(self, f"_{name}")[dtype]), offset) for name in self.slot_names)
+
+    def _slot_value(self, variable, name):
+        slot = self._slots_of(variable)[self.slot_names.index(name)]
+        return slot.read(_tf_variable(variable))
 
     def update_step(self, gradient, variable, learning_rate):
         variable = _tf_variable(variable)

@@ -52,7 +52,8 @@ class RMSProp(RMSPropRule, CourseOptimizer):
     The course gives ε = 1e-8 and no default for β; 0.9 is Hinton's, and
     Keras's (`rho=0.9`).
 
-    Slot: `s`, one per model variable, of its shape and dtype.
+    Slot: `s`, of each model variable's shape and dtype (in the Keras 3 class,
+    one flat buffer per dtype; `get_slot` returns a variable's part).
 
     Differences from `keras.optimizers.RMSprop`: Keras adds ε inside the
     square root, `√(s + ε)`, and defaults to ε = 1e-7; early in training,

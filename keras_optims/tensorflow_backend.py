@@ -12,15 +12,18 @@ The optimizer classes (both Keras flavours) hand a rule from `rules.py` to a
   XLA-compiled function, or everything when ``fused=False`` or the kernel
   cannot be built): the rule's new values are assigned inside one
   ``tf.function(jit_compile=True)``, also on CPU, where Keras's
-  ``jit_compile="auto"`` leaves XLA off. Variables of at least `LARGE`
-  elements share one computation; smaller ones get one each (measured on a
-  2-core CPU: one computation over four 1M-element variables is ~15% faster
-  than four; over 200 variables of 10K elements it is ~15% slower than 200
-  separate ones, which TensorFlow runs two at a time). One compiled function
-  serves every variable of the same shape and dtype;
+  ``jit_compile="auto"`` leaves XLA off. All of them share one computation,
+  which writes each flat slot buffer once, whole (a slice written into a
+  variable inside XLA can cost a copy of the whole buffer);
 - TensorFlow ops: the same rule, uncompiled, with ``jit_compile=False`` and
   under a ``tf.distribute`` strategy other than the default one, where a
   variable is a distributed value that an XLA function cannot take.
+
+A variable's slots are `Slot`s: a buffer and an offset. The Keras 3 classes
+keep each slot in one flat buffer per dtype (so a step passes two buffers,
+not two variables per model variable, into the kernel and the
+`tf.function`); tf_keras's slot variables are buffers of their own, at
+offset 0. Every path reads and writes a slot through its `Slot`.
 
 In every case the learning rate and the step enter as float64 scalars,
 converted without a detour through float32 (``tf.cast(0.9, tf.float64)``
@@ -88,14 +91,36 @@ def dense(gradient):
     return gradient
 
 
-LARGE = 2**18  # elements: XLA-updated variables this large share one computation
-
-
 def _size(variable):
     size = 1
     for dimension in variable.shape:
         size *= int(dimension)
     return size
+
+
+class Slot(collections.namedtuple("Slot", ["buffer", "offset"])):
+    """Where one variable's slot lives: in `buffer` (a `tf.Variable`), from
+    element `offset`, as many elements as the variable has. The buffer is
+    either the slot itself (a variable of the model variable's shape,
+    offset 0) or a flat buffer shared by every variable of one dtype."""
+
+    __slots__ = ()
+
+    def _whole(self, variable):
+        return self.offset == 0 and self.buffer.shape == variable.shape
+
+    def read(self, variable):
+        """The slot's value, in `variable`'s shape."""
+        if self._whole(variable):
+            return self.buffer.read_value()
+        return tf.reshape(self.buffer[self.offset : self.offset + _size(variable)], variable.shape)
+
+    def assign(self, variable, value):
+        """Writes `value` (in `variable`'s shape) into the slot, in place."""
+        if self._whole(variable):
+            self.buffer.assign(value)
+        else:
+            self.buffer[self.offset : self.offset + _size(variable)].assign(tf.reshape(value, [-1]))
 
 
 def _in_xla_context():
@@ -145,7 +170,6 @@ class VariableUpdate:
         self.paths = collections.Counter()
         self._kernel, self._scalars = rules.fused_kernel(rule.func, rule.keywords)
         self._compiled = tf.function(self._update, jit_compile=True, autograph=False)
-        self._compiled_group = tf.function(self._update_group, jit_compile=True, autograph=False)
         if fused and self._kernel is None:
             raise ValueError(f"fused=True, but the fused CPU kernel has no form of {rule.func.__name__}.")
         if fused:
@@ -157,21 +181,43 @@ class VariableUpdate:
                     "fused=None (the default) runs the update with XLA where the kernel is unavailable."
                 ) from None
 
-    def _update(self, variable, gradient, slots, learning_rate, step):
-        new_values = self._rule(
+    def _new_values(self, variable, gradient, slots, learning_rate, step):
+        return self._rule(
             variable.read_value(),
             gradient,
-            *(slot.read_value() for slot in slots),
+            *(slot.read(variable) for slot in slots),
             lr=learning_rate,
             t=step,
             math=TensorMath,
         )
-        for target, value in zip((variable, *slots), new_values):
-            target.assign(value)
 
-    def _update_group(self, variables, gradients, slots, learning_rate, step):
+    def _update(self, variables, gradients, slots, learning_rate, step):
+        """The rule as TensorFlow ops (or, traced by `_compiled`, as one XLA
+        computation). A slot in a shared flat buffer is written in place
+        as a slice; under XLA, where a slice written into a variable can cost
+        a copy of the whole buffer, each flat buffer is written once,
+        whole, from its untouched parts and the new slots."""
+        pending = {}  # flat buffer -> (buffer, [(offset, new flat values)])
+        xla = _in_xla_context()
         for variable, gradient, variable_slots in zip(variables, gradients, slots):
-            self._update(variable, gradient, variable_slots, learning_rate, step)
+            W, *new_slots = self._new_values(variable, gradient, variable_slots, learning_rate, step)
+            variable.assign(W)
+            for slot, value in zip(variable_slots, new_slots):
+                if xla and not slot._whole(variable):
+                    entry = pending.setdefault(id(slot.buffer), (slot.buffer, []))
+                    entry[1].append((slot.offset, tf.reshape(value, [-1])))
+                else:
+                    slot.assign(variable, value)
+        for buffer, parts in pending.values():
+            old, pieces, position = buffer.read_value(), [], 0
+            for offset, values in sorted(parts, key=lambda part: part[0]):
+                if offset > position:
+                    pieces.append(old[position:offset])
+                pieces.append(values)
+                position = offset + int(values.shape[0])
+            if position < int(buffer.shape[0]):
+                pieces.append(old[position:])
+            buffer.assign(tf.concat(pieces, axis=0))
 
     def uses_xla(self):
         """Whether what the fused kernel does not take runs XLA-compiled."""
@@ -215,16 +261,16 @@ class VariableUpdate:
         return tf.stack([as_float64(value) for value in values])
 
     def __call__(self, variable, gradient, slots, learning_rate, step):
-        """Updates `variable` (a `tf.Variable`) and `slots` (a tuple of them)."""
+        """Updates `variable` (a `tf.Variable`) and its `slots` (`Slot`s)."""
         self.update_all([variable], [gradient], [slots], learning_rate, step)
 
     def update_all(self, variables, gradients, slots, learning_rate, step):
-        """Updates every variable (with `slots`, one tuple per variable).
+        """Updates every variable (with `slots`, one tuple of `Slot`s per
+        variable).
 
-        The fused kernel takes what it can, one op per dtype; of the rest,
-        with XLA, variables of at least `LARGE` elements share one XLA
-        computation and smaller ones get one each; without XLA the rule
-        runs as TensorFlow ops."""
+        The fused kernel takes what it can, one op per dtype (and slot
+        buffers); the rest runs in one XLA computation or, without XLA, as
+        TensorFlow ops."""
         gradients = [checked_gradient(g, v) for g, v in zip(gradients, variables)]
         learning_rate, step = as_float64(learning_rate), as_float64(step)
         fused, rest = self._split_fused(variables)
@@ -232,29 +278,25 @@ class VariableUpdate:
         self.paths += collections.Counter()  # drops paths that ran nothing
         if fused:
             scalars = self.scalars(learning_rate, step)
-            for dtype in native.DTYPES:
-                group = [i for i in fused if variables[i].dtype == dtype]
-                if group:
-                    native.update(
-                        self._kernel,
-                        [variables[i] for i in group],
-                        [gradients[i] for i in group],
-                        [slots[i] for i in group],
-                        scalars,
-                    )
-        if not self.uses_xla():
-            for i in rest:
-                self._update(variables[i], gradients[i], slots[i], learning_rate, step)
-            return
-        large = [i for i in rest if _size(variables[i]) >= LARGE]
-        for i in rest:
-            if i not in large:
-                self._compiled(variables[i], gradients[i], slots[i], learning_rate, step)
-        if large:
-            self._compiled_group(
-                [variables[i] for i in large],
-                [gradients[i] for i in large],
-                [slots[i] for i in large],
+            groups = {}
+            for i in fused:
+                key = (variables[i].dtype, tuple(id(slot.buffer) for slot in slots[i]))
+                groups.setdefault(key, []).append(i)
+            for group in groups.values():
+                native.update(
+                    self._kernel,
+                    [variables[i] for i in group],
+                    [gradients[i] for i in group],
+                    [slot.buffer for slot in slots[group[0]]],
+                    [slots[i][0].offset if slots[i] else 0 for i in group],
+                    scalars,
+                )
+        if rest:
+            run = self._compiled if self.uses_xla() else self._update
+            run(
+                [variables[i] for i in rest],
+                [gradients[i] for i in rest],
+                [slots[i] for i in rest],
                 learning_rate,
                 step,
             )

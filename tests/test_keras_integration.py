@@ -101,8 +101,8 @@ def test_update_is_xla_compiled_unless_disabled(jit_compile):
     opt = keras_optims.Adam(fused=False, jit_compile=jit_compile)
     compiled = opt._variable_update._compiled
     run_mode(opt, "eager", gradient_sequence(2))
-    # One XLA trace per distinct (shape, dtype), shared by all variables.
-    assert compiled.experimental_get_tracing_count() == (len(SHAPES) if jit_compile else 0)
+    # One XLA computation updates every variable (their slots share a buffer).
+    assert compiled.experimental_get_tracing_count() == (1 if jit_compile else 0)
 
 
 def regression_data(n=256, seed=0):
@@ -169,10 +169,36 @@ def test_state_is_the_course_state_plus_keras_counters(case):
     opt.build([W])
     names = [v.name for v in opt.variables]
     slots = spec(case).slots
-    assert names == ["iteration", "learning_rate"] + [f"kernel_{s}" for s in slots]
+    assert names == ["iteration", "learning_rate", *slots]  # one flat buffer per slot
     assert opt.slot_names == slots
+    for name in slots:
+        assert opt.get_slot(W, name).shape == (2, 3)
     with pytest.raises(ValueError, match="has no slot 'm'"):
         opt.get_slot(W, "m")
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_slot_buffers_are_one_per_slot_and_dtype_and_hold_each_variable_in_order(case):
+    opt = make(case)
+    variables = [
+        keras.Variable(np.zeros((2, 3), "float32"), name="a"),
+        keras.Variable(np.zeros(4, "float64"), name="b"),
+        keras.Variable(np.zeros(5, "float32"), name="c"),
+    ]
+    opt.build(variables)
+    slots = spec(case).slots
+    buffers = {v.name: v for v in opt.variables[2:]}
+    assert list(buffers) == [f"{n}_{d}" for n in slots for d in ("float32", "float64")]
+    for name in slots:
+        assert buffers[f"{name}_float32"].shape == (11,) and buffers[f"{name}_float32"].dtype == "float32"
+        assert buffers[f"{name}_float64"].shape == (4,) and buffers[f"{name}_float64"].dtype == "float64"
+        buffers[f"{name}_float32"].assign(np.arange(11, dtype="float32"))
+        np.testing.assert_array_equal(opt.get_slot(variables[0], name), np.arange(6).reshape(2, 3))
+        np.testing.assert_array_equal(opt.get_slot(variables[2], name), np.arange(6, 11))
+    # The same bytes as one slot variable per model variable.
+    state = sum(np.prod(v.shape) * np.dtype(v.dtype).itemsize for v in opt.variables[2:])
+    params = sum(np.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)
+    assert state == len(slots) * params
 
 
 def test_learning_rate_is_exact_in_float64():
@@ -285,23 +311,27 @@ def test_falls_back_from_xla_under_a_distribution_strategy(case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_large_variables_share_one_xla_computation(case):
-    """Variables of at least optimizer.LARGE elements are updated together in
-    one XLA computation; the result is the per-variable one."""
-    from keras_optims.tensorflow_backend import LARGE
-
+def test_xla_writes_each_flat_slot_buffer_once_and_keeps_the_other_slots(case):
+    """Under XLA every variable is updated in one computation, which writes
+    each slot buffer once, whole. When only some variables have a gradient
+    (Keras passes the others over), the untouched variables' slots, which
+    sit between and around the updated ones, must come through unchanged."""
     rng = np.random.default_rng(6)
-    shapes = [(LARGE // 512, 512), (LARGE,), (7,)]
-    grads = [[rng.standard_normal(s).astype("float32") for s in shapes] for _ in range(3)]
+    shapes = [(3, 4), (5,), (2, 2), (7,)]
+    sequence = [[rng.standard_normal(s).astype("float32") for s in shapes] for _ in range(4)]
     results = []
-    for jit_compile in (True, False):
-        opt = make(case, fused=False, jit_compile=jit_compile)
+    for kernel in ({"fused": False}, {"fused": False, "jit_compile": False}, {}):
+        opt = make(case, **kernel)
         variables = [keras.Variable(np.ones(s, "float32")) for s in shapes]
-        for gs in grads:
-            opt.apply([tf.constant(g) for g in gs], variables)
-        results.append([v.numpy() for v in variables])
-        if jit_compile:
-            assert opt._variable_update._compiled_group.experimental_get_tracing_count() == 1
-            assert opt._variable_update._compiled.experimental_get_tracing_count() == 1  # the (7,) one
-    for grouped, plain in zip(*results):
-        np.testing.assert_allclose(grouped, plain, rtol=RTOL["float32"], atol=1e-7)
+        for step, arrays in enumerate(sequence):
+            grads = [tf.constant(g) for g in arrays]
+            if step % 2:  # only the 1st and 3rd variables this step
+                opt.apply([grads[1], grads[3]], [variables[1], variables[3]])
+            else:
+                opt.apply(grads, variables)
+        results.append([v.numpy() for v in variables] + [opt.get_slot(v, n).numpy() for v in variables for n in opt.slot_names])
+        if kernel == {"fused": False}:
+            assert opt._variable_update._compiled.experimental_get_tracing_count() == 2  # all four, then two
+    for xla, plain, fused in zip(*results):
+        np.testing.assert_allclose(xla, plain, rtol=RTOL["float32"], atol=1e-7)
+        np.testing.assert_array_equal(fused, plain)

@@ -77,13 +77,17 @@ def test_the_kernel_checks_its_inputs():
     """Called directly, mismatched slots and scalars fail with TensorFlow's
     InvalidArgumentError, not a crash."""
     W, v = tf.Variable(tf.zeros(4)), tf.Variable(tf.zeros(5))
-    with pytest.raises(tf.errors.InvalidArgumentError, match="does not match the variable"):
-        native.update("momentum", [W], [tf.ones(4)], [(v,)], tf.constant([0.9, 0.1, 0.01], tf.float64))
+    momentum = tf.constant([0.9, 0.1, 0.01], tf.float64)
+    native.update("momentum", [W], [tf.ones(4)], [v], [1], momentum)  # fits: elements 1..4
+    with pytest.raises(tf.errors.InvalidArgumentError, match="5 elements cannot hold variable 0 .4 elements. at offset 2"):
+        native.update("momentum", [W], [tf.ones(4)], [v], [2], momentum)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at offset -1"):
+        native.update("momentum", [W], [tf.ones(4)], [v], [-1], momentum)
     with pytest.raises(tf.errors.InvalidArgumentError, match="variable of dtype double, but the gradients are float"):
-        native.update("gradient_descent", [tf.Variable(tf.zeros(4, tf.float64))], [tf.ones(4)], [()],
+        native.update("gradient_descent", [tf.Variable(tf.zeros(4, tf.float64))], [tf.ones(4)], [], [0],
                       tf.constant([0.1], tf.float64))
     with pytest.raises(tf.errors.InvalidArgumentError, match="wrong number of scalars"):
-        native.update("gradient_descent", [W], [tf.ones(4)], [()], tf.constant([0.9, 0.1], tf.float64))
+        native.update("gradient_descent", [W], [tf.ones(4)], [], [0], tf.constant([0.9, 0.1], tf.float64))
 
 
 def test_library_is_cached_per_source_and_tensorflow_version():

@@ -161,15 +161,15 @@ def available():
     return True
 
 
-def update(kernel, variables, gradients, slots, scalars):
-    """Runs one fused op: ``variables`` (tf.Variables of one dtype),
-    their ``gradients``, ``slots`` (per variable, a tuple in the rule's
-    order) and the rule's float64 ``scalars`` (a 1-D tensor)."""
-    slot_count = len(slots[0]) if slots else 0
-    by_slot = [variable_slots[k].handle for k in range(slot_count) for variable_slots in slots]
+def update(kernel, variables, gradients, slot_buffers, offsets, scalars):
+    """Runs one fused op: ``variables`` (tf.Variables of one dtype), their
+    ``gradients``, the rule's ``slot_buffers`` (one tf.Variable per slot
+    name, holding variable i's slot from element ``offsets[i]``) and its
+    float64 ``scalars`` (a 1-D tensor)."""
     load().keras_optims_course_update(
         variables=[v.handle for v in variables],
-        slots=by_slot,
+        slots=[b.handle for b in slot_buffers],
+        offsets=tf.constant(offsets, dtype=tf.int64, shape=[len(variables)]),
         gradients=list(gradients),
         scalars=scalars,
         rule=kernel,

@@ -37,6 +37,7 @@ using ::tensorflow::Tensor;
 REGISTER_OP("KerasOptimsCourseUpdate")
     .Input("variables: N * resource")
     .Input("slots: M * resource")
+    .Input("offsets: int64")
     .Input("gradients: N * T")
     .Input("scalars: float64")
     .Attr("N: int >= 1")
@@ -45,8 +46,9 @@ REGISTER_OP("KerasOptimsCourseUpdate")
     .Attr("rule: {'gradient_descent', 'momentum', 'rmsprop', 'rmsprop_keras', 'adam'}")
     .SetIsStateful()
     .SetShapeFn(::tensorflow::shape_inference::NoOutputs)
-    .Doc("Applies a keras_optims course rule to N variables and their slots "
-         "(slot-major: all first slots, then all second slots).");
+    .Doc("Applies a keras_optims course rule to N variables. Each of the rule's "
+         "M slots is one buffer holding every variable's slot: variable i's "
+         "elements start at offsets[i] (a buffer per variable: offsets 0).");
 
 enum class Rule { kGradientDescent, kMomentum, kRMSProp, kRMSPropKeras, kAdam };
 
@@ -145,17 +147,19 @@ class CourseUpdateOp : public OpKernel {
     else if (rule == "rmsprop") rule_ = Rule::kRMSProp;
     else if (rule == "rmsprop_keras") rule_ = Rule::kRMSPropKeras;
     else rule_ = Rule::kAdam;
-    OP_REQUIRES(ctx, m_ == n_ * SlotCount(rule_),
+    OP_REQUIRES(ctx, m_ == SlotCount(rule_),
                 absl::InvalidArgumentError("rule " + rule + " takes " +
-                    std::to_string(SlotCount(rule_)) + " slot(s) per variable"));
+                    std::to_string(SlotCount(rule_)) + " slot buffer(s)"));
   }
 
   void Compute(OpKernelContext* ctx) override {
-    const int slots_per_variable = SlotCount(rule_);
-    const int first_gradient = n_ + m_;
+    const int first_gradient = n_ + m_ + 1;
+    const Tensor& offsets = ctx->input(n_ + m_);
     const Tensor& scalars = ctx->input(first_gradient + n_);
     OP_REQUIRES(ctx, scalars.NumElements() == ScalarCount(rule_),
                 absl::InvalidArgumentError("wrong number of scalars"));
+    OP_REQUIRES(ctx, offsets.NumElements() == n_,
+                absl::InvalidArgumentError("one offset per variable is needed"));
     T c[6];
     for (int k = 0; k < ScalarCount(rule_); ++k) c[k] = static_cast<T>(scalars.flat<double>()(k));
 
@@ -164,8 +168,8 @@ class CourseUpdateOp : public OpKernel {
     auto locks = ::tensorflow::MaybeLockVariableInputMutexesInOrder<Eigen::ThreadPoolDevice, T>(
         ctx, /*do_lock=*/true, /*sparse=*/false, resource_inputs);
 
-    // Every variable and slot must hold an initialized tensor of dtype T
-    // before it is read as one (the locks are held from here on).
+    // Every variable and slot buffer must hold an initialized tensor of
+    // dtype T before it is read as one (the locks are held from here on).
     for (int input = 0; input < n_ + m_; ++input) {
       ::tensorflow::core::RefCountPtr<::tensorflow::Var> var;
       OP_REQUIRES_OK(ctx, ::tensorflow::LookupResource(ctx, ::tensorflow::HandleFromInput(ctx, input), &var));
@@ -178,9 +182,18 @@ class CourseUpdateOp : public OpKernel {
                                              ::tensorflow::DataTypeString(::tensorflow::DataTypeToEnum<T>::v())));
     }
 
+    std::vector<Tensor> held(n_ + m_);
+    T* slot[2] = {nullptr, nullptr};
+    int64_t slot_size[2] = {0, 0};
+    for (int k = 0; k < m_; ++k) {
+      OP_REQUIRES_OK(ctx, ::tensorflow::GetInputTensorFromVariable<Eigen::ThreadPoolDevice, T>(
+                              ctx, n_ + k, true, false, &held[n_ + k]));
+      slot[k] = held[n_ + k].flat<T>().data();
+      slot_size[k] = held[n_ + k].NumElements();
+    }
+
     constexpr int64_t kPiece = 1 << 15;  // elements per unit of parallel work
     std::vector<Piece<T>> pieces;
-    std::vector<Tensor> held(n_ + m_);
     for (int i = 0; i < n_; ++i) {
       OP_REQUIRES_OK(ctx, ::tensorflow::GetInputTensorFromVariable<Eigen::ThreadPoolDevice, T>(
                               ctx, i, true, false, &held[i]));
@@ -189,23 +202,20 @@ class CourseUpdateOp : public OpKernel {
                   absl::InvalidArgumentError(
                       "variable " + std::to_string(i) + " has shape " + held[i].shape().DebugString() +
                       " but its gradient has shape " + gradient.shape().DebugString()));
-      T* slot[2] = {nullptr, nullptr};
-      for (int k = 0; k < slots_per_variable; ++k) {
-        const int input = n_ + k * n_ + i;
-        OP_REQUIRES_OK(ctx, ::tensorflow::GetInputTensorFromVariable<Eigen::ThreadPoolDevice, T>(
-                                ctx, input, true, false, &held[input]));
-        OP_REQUIRES(ctx, held[input].dtype() == held[i].dtype() && held[input].shape() == held[i].shape(),
-                    absl::InvalidArgumentError("slot " + std::to_string(k) + " of variable " +
-                                               std::to_string(i) + " does not match the variable"));
-        slot[k] = held[input].flat<T>().data();
+      const int64_t size = held[i].NumElements();
+      const int64_t offset = offsets.flat<int64_t>()(i);
+      for (int k = 0; k < m_; ++k) {
+        OP_REQUIRES(ctx, offset >= 0 && offset + size <= slot_size[k],
+                    absl::InvalidArgumentError("slot buffer " + std::to_string(k) + " of " +
+                                               std::to_string(slot_size[k]) + " elements cannot hold variable " +
+                                               std::to_string(i) + " (" + std::to_string(size) +
+                                               " elements) at offset " + std::to_string(offset)));
       }
       T* w = held[i].flat<T>().data();
       const T* g = gradient.flat<T>().data();
-      const int64_t size = held[i].NumElements();
       for (int64_t start = 0; start < size; start += kPiece) {
-        const int64_t offset = start;
-        pieces.push_back({w + offset, slot[0] ? slot[0] + offset : nullptr,
-                          slot[1] ? slot[1] + offset : nullptr, g + offset,
+        pieces.push_back({w + start, slot[0] ? slot[0] + offset + start : nullptr,
+                          slot[1] ? slot[1] + offset + start : nullptr, g + start,
                           std::min(kPiece, size - start)});
       }
     }
@@ -214,7 +224,7 @@ class CourseUpdateOp : public OpKernel {
       for (int64_t k = begin; k < end; ++k) Apply<T>(rule, c, pieces[k]);
     };
     auto* workers = ctx->device()->tensorflow_cpu_worker_threads()->workers;
-    const int64_t cost = kPiece * (4 + 3 * slots_per_variable) * static_cast<int64_t>(sizeof(T));
+    const int64_t cost = kPiece * (4 + 3 * m_) * static_cast<int64_t>(sizeof(T));
     workers->ParallelFor(static_cast<int64_t>(pieces.size()), cost, work);
   }
 

@@ -18,6 +18,7 @@ import tf_keras
 
 from keras_optims import hyperparameters as checks
 from keras_optims.course_optimizer import CourseOptimizerMixin
+from keras_optims.tensorflow_backend import Slot
 
 Schedule = tf_keras.optimizers.schedules.LearningRateSchedule
 
@@ -59,11 +60,11 @@ class CourseOptimizer(CourseOptimizerMixin, tf_keras.optimizers.Optimizer):
         for name in self.slot_names:
             setattr(self, f"_{name}", [self.add_variable_from_reference(var, name) for var in var_list])
 
-    def _slot_index(self, variable):
-        return self._index_dict[self._var_key(variable)]
+    def _slot_value(self, variable, name):
+        return getattr(self, f"_{name}")[self._index_dict[self._var_key(variable)]]
 
     def update_step(self, gradient, variable):
-        slots = tuple(self.get_slot(variable, name) for name in self.slot_names)
+        slots = tuple(Slot(self.get_slot(variable, name), 0) for name in self.slot_names)
         self._variable_update(variable, gradient, slots, self.learning_rate, self.iterations + 1)
 
     def get_config(self):
