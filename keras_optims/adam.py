@@ -53,7 +53,8 @@ class Adam(AdamRule, CourseOptimizer):
     |        | `epsilon_mode`  | "course" |
 
     Slots: `v` and `s`, of each model variable's shape and dtype (in the Keras 3
-    class, one flat buffer per slot and dtype; `get_slot` returns a variable's part).
+    class, small variables' slots share one flat buffer per slot and dtype;
+    `get_slot(variable, "v")` returns the variable's slot in its shape).
 
     Differences from `keras.optimizers.Adam`: Keras uses "epsilon hat",
 

@@ -43,7 +43,8 @@ class Momentum(MomentumRule, CourseOptimizer):
     |        | `bias_correction` | False   |
 
     Slot: `v`, of each model variable's shape and dtype (in the Keras 3 class,
-    one flat buffer per dtype; `get_slot` returns a variable's part).
+    small variables' slots share one flat buffer per dtype;
+    `get_slot(variable, "v")` returns the variable's slot in its shape).
 
     Differences from `keras.optimizers.SGD(momentum=β)`: Keras keeps
     `m ← β·m − lr·dW; W ← W + m`, a buffer with the learning rate inside it

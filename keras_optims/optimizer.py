@@ -4,10 +4,12 @@ An optimizer class in this package is thin: it validates its hyperparameters,
 names its slots and points at its rule in `rules.py`. This base class turns
 that into a real `keras.optimizers.Optimizer`:
 
-- slots are named after the course symbols and kept in one flat buffer per
-  slot and dtype (optimizer variables ``v``, ``s``; ``v_float32``, … when the
-  model mixes dtypes), each model variable's part at a fixed offset;
-  `get_slot(variable, "v")` returns that part in the variable's shape;
+- slots are named after the course symbols; those of variables under
+  `LARGE` elements share one flat buffer per slot and dtype (optimizer
+  variables ``v``, ``s``; ``v_float32``, … when the model mixes dtypes), each
+  model variable's part at a fixed offset, and a larger variable has slot
+  variables of its own (``dense_kernel_v``); `get_slot(variable, "v")`
+  returns a variable's slot in its shape;
 - each step hands every (gradient, variable) pair to
   `tensorflow_backend.VariableUpdate`, which runs the rule in the fused CPU
   kernel (one op for all variables) or XLA-compiled;
@@ -46,6 +48,9 @@ KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. How the upd
             `keras.optimizers.Adam` and the other built-ins. They act on the
             gradient before the rule (clipping, loss scaling, accumulation) or
             on the weights around it (weight decay, EMA)."""
+
+
+LARGE = 2**18  # elements: a variable this large keeps slot variables of its own
 
 
 def _size(variable):
@@ -104,12 +109,17 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
         if self.built:
             return
         super().build(var_list)
-        # One flat buffer per slot and dtype holds that slot for every
-        # variable of the dtype, variable after variable: the fused kernel
-        # then takes two buffers instead of two variables per model variable
+        # Variables under LARGE elements keep each slot in one flat buffer
+        # per slot and dtype, variable after variable: a step then passes
+        # two buffers instead of two variables per small model variable
         # (each captured variable costs every tf.function call a few µs).
+        # Larger variables keep a slot variable of their own, which XLA
+        # updates in place (it would copy a large flat buffer).
         self._slot_offsets, totals = [], {}
         for variable in var_list:
+            if _size(variable) >= LARGE:
+                self._slot_offsets.append(None)
+                continue
             dtype = keras.backend.standardize_dtype(variable.dtype)
             self._slot_offsets.append((dtype, totals.get(dtype, 0)))
             totals[dtype] = totals.get(dtype, 0) + _size(variable)
@@ -122,10 +132,17 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
                     dtype=dtype,
                     name=name if len(totals) == 1 else f"{name}_{dtype}",
                 )
+            for index, variable in enumerate(var_list):
+                if self._slot_offsets[index] is None:
+                    buffers[index] = self.add_variable_from_reference(variable, name)
             setattr(self, f"_{name}", buffers)
 
     def _slots_of(self, variable):
-        dtype, offset = self._slot_offsets[self._get_variable_index(variable)]
+        index = self._get_variable_index(variable)
+        place = self._slot_offsets[index]
+        if place is None:
+            return tuple(Slot(_tf_variable(getattr(self, f"_{name}")[index]), 0) for name in self.slot_names)
+        dtype, offset = place
         return tuple(Slot(_tf_variable(getattr(self, f"_{name}")[dtype]), offset) for name in self.slot_names)
 
     def _slot_value(self, variable, name):

@@ -53,7 +53,8 @@ class RMSProp(RMSPropRule, CourseOptimizer):
     Keras's (`rho=0.9`).
 
     Slot: `s`, of each model variable's shape and dtype (in the Keras 3 class,
-    one flat buffer per dtype; `get_slot` returns a variable's part).
+    small variables' slots share one flat buffer per dtype;
+    `get_slot(variable, "s")` returns the variable's slot in its shape).
 
     Differences from `keras.optimizers.RMSprop`: Keras adds ε inside the
     square root, `√(s + ε)`, and defaults to ε = 1e-7; early in training,

@@ -14,16 +14,18 @@ The optimizer classes (both Keras flavours) hand a rule from `rules.py` to a
   ``tf.function(jit_compile=True)``, also on CPU, where Keras's
   ``jit_compile="auto"`` leaves XLA off. All of them share one computation,
   which writes each flat slot buffer once, whole (a slice written into a
-  variable inside XLA can cost a copy of the whole buffer);
+  variable inside XLA can cost a copy of the whole buffer: why large
+  variables keep slot buffers of their own);
 - TensorFlow ops: the same rule, uncompiled, with ``jit_compile=False`` and
   under a ``tf.distribute`` strategy other than the default one, where a
   variable is a distributed value that an XLA function cannot take.
 
 A variable's slots are `Slot`s: a buffer and an offset. The Keras 3 classes
-keep each slot in one flat buffer per dtype (so a step passes two buffers,
-not two variables per model variable, into the kernel and the
-`tf.function`); tf_keras's slot variables are buffers of their own, at
-offset 0. Every path reads and writes a slot through its `Slot`.
+keep the slots of small variables in one flat buffer per slot and dtype (so
+a step passes two buffers, not two variables per model variable, into the
+kernel and the `tf.function`); a large variable's slot variables, and
+tf_keras's, are buffers of their own, at offset 0. Every path reads and
+writes a slot through its `Slot`.
 
 In every case the learning rate and the step enter as float64 scalars,
 converted without a detour through float32 (``tf.cast(0.9, tf.float64)``

@@ -201,6 +201,32 @@ def test_slot_buffers_are_one_per_slot_and_dtype_and_hold_each_variable_in_order
     assert state == len(slots) * params
 
 
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_large_variables_keep_slot_variables_of_their_own(case):
+    """A variable of LARGE elements or more is not put in the flat buffer (XLA
+    would copy a large buffer to write part of it); its slots are variables
+    of its shape, and every path gives the same steps as for small ones."""
+    from keras_optims.optimizer import LARGE
+
+    rng = np.random.default_rng(8)
+    shapes = [(LARGE // 512, 512), (7,), (3, 3)]
+    sequence = [[rng.standard_normal(s).astype("float32") for s in shapes] for _ in range(3)]
+    results = []
+    for kernel in ({}, {"fused": False}, {"fused": False, "jit_compile": False}):
+        opt = make(case, **kernel)
+        variables = [keras.Variable(np.ones(s, "float32"), name=f"w{i}") for i, s in enumerate(shapes)]
+        for arrays in sequence:
+            opt.apply([tf.constant(g) for g in arrays], variables)
+        slots = spec(case).slots
+        assert [v.name for v in opt.variables[2:]] == [n for s in slots for n in (s, f"w0_{s}")]
+        assert [tuple(v.shape) for v in opt.variables[2:]] == [(16,), shapes[0]] * len(slots)
+        results.append([v.numpy() for v in variables] + [opt.get_slot(v, n).numpy() for v in variables for n in slots])
+    fused, xla, plain = results
+    for a, b, c in zip(fused, xla, plain):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_allclose(b, c, rtol=RTOL["float32"], atol=1e-7)
+
+
 def test_learning_rate_is_exact_in_float64():
     """Keras keeps a float learning rate in a float32 variable (0.01 becomes
     0.009999999776); ours is float64, so a float64 step uses α exactly."""
