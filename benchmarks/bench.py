@@ -25,8 +25,8 @@ Cases per optimizer (each with default arguments):
 - keras+xla: that built-in inside `tf.function(jit_compile=True)`;
 - ours/10, keras/10: ours and keras with ten steps per `tf.function` call,
   time per step. A call passes every captured variable and gradient to
-  TensorFlow's function runtime (for (b), ~700 tensors, some milliseconds,
-  whatever the optimizer); per step, what is left is the optimizer's work;
+  TensorFlow's function runtime (a few µs each, whatever the optimizer); per
+  step, what is left is mostly the optimizer's own work;
 - torch foreach / fused: `torch.optim` with `foreach=True` / `fused=True`
   (where torch supports it), when torch is installed;
 - floor: a fused C kernel over the same bytes on all cores (see floor.py).
