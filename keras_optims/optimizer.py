@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from keras_optims import hyperparameters as checks
 from keras_optims.course_optimizer import CourseOptimizerMixin
-from keras_optims.tensorflow_backend import Slot
+from keras_optims.tensorflow_backend import Slot, size_of
 
 KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. How the update runs on
             CPU: `None` updates every float32/float64 CPU variable in one
@@ -51,13 +51,6 @@ KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. How the upd
 
 
 LARGE = 2**18  # elements: a variable this large keeps slot variables of its own
-
-
-def _size(variable):
-    size = 1
-    for dimension in variable.shape:
-        size *= int(dimension)
-    return size
 
 
 def _tf_variable(variable):
@@ -117,12 +110,12 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
         # updates in place (it would copy a large flat buffer).
         self._slot_offsets, totals = [], {}
         for variable in var_list:
-            if _size(variable) >= LARGE:
+            if size_of(variable) >= LARGE:
                 self._slot_offsets.append(None)
                 continue
             dtype = keras.backend.standardize_dtype(variable.dtype)
             self._slot_offsets.append((dtype, totals.get(dtype, 0)))
-            totals[dtype] = totals.get(dtype, 0) + _size(variable)
+            totals[dtype] = totals.get(dtype, 0) + size_of(variable)
         for name in self.slot_names:
             buffers = {}
             for dtype, total in totals.items():

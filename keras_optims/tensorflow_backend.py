@@ -93,7 +93,8 @@ def dense(gradient):
     return gradient
 
 
-def _size(variable):
+def size_of(variable):
+    """The number of elements of a variable (of fully defined shape)."""
     size = 1
     for dimension in variable.shape:
         size *= int(dimension)
@@ -108,21 +109,22 @@ class Slot(collections.namedtuple("Slot", ["buffer", "offset"])):
 
     __slots__ = ()
 
-    def _whole(self, variable):
+    def whole(self, variable):
+        """Whether the buffer is this variable's slot alone."""
         return self.offset == 0 and self.buffer.shape == variable.shape
 
     def read(self, variable):
         """The slot's value, in `variable`'s shape."""
-        if self._whole(variable):
+        if self.whole(variable):
             return self.buffer.read_value()
-        return tf.reshape(self.buffer[self.offset : self.offset + _size(variable)], variable.shape)
+        return tf.reshape(self.buffer[self.offset : self.offset + size_of(variable)], variable.shape)
 
     def assign(self, variable, value):
         """Writes `value` (in `variable`'s shape) into the slot, in place."""
-        if self._whole(variable):
+        if self.whole(variable):
             self.buffer.assign(value)
         else:
-            self.buffer[self.offset : self.offset + _size(variable)].assign(tf.reshape(value, [-1]))
+            self.buffer[self.offset : self.offset + size_of(variable)].assign(tf.reshape(value, [-1]))
 
 
 def _in_xla_context():
@@ -205,7 +207,7 @@ class VariableUpdate:
             W, *new_slots = self._new_values(variable, gradient, variable_slots, learning_rate, step)
             variable.assign(W)
             for slot, value in zip(variable_slots, new_slots):
-                if xla and not slot._whole(variable):
+                if xla and not slot.whole(variable):
                     entry = pending.setdefault(id(slot.buffer), (slot.buffer, []))
                     entry[1].append((slot.offset, tf.reshape(value, [-1])))
                 else:
