@@ -4,6 +4,7 @@ TensorFlow ops, TensorFlow's variable semantics, its build and its absence."""
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -88,6 +89,17 @@ def test_the_kernel_checks_its_inputs():
                       tf.constant([0.1], tf.float64))
     with pytest.raises(tf.errors.InvalidArgumentError, match="wrong number of scalars"):
         native.update("gradient_descent", [W], [tf.ones(4)], [], [0], tf.constant([0.9, 0.1], tf.float64))
+
+
+def test_an_unwritable_cache_home_falls_back_to_the_temp_folder(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.delenv("KERAS_OPTIMS_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert native.library_path().parent == tmp_path / "cache" / "keras_optims"
+    assert not (tmp_path / "cache").exists()  # choosing the folder creates nothing
+    monkeypatch.setattr(native, "_writable", lambda path: False)  # (root may write anywhere)
+    assert native.library_path().parent == Path(tempfile.gettempdir()) / f"keras_optims-{os.getuid()}"
 
 
 def test_library_is_cached_per_source_and_tensorflow_version():

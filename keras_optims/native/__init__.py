@@ -14,7 +14,8 @@ cached; the cache key covers the source, the TensorFlow version and the
 flags, so a TensorFlow upgrade rebuilds it. Environment:
 
 - ``KERAS_OPTIMS_CACHE_DIR``: where the built library goes (default
-  ``$XDG_CACHE_HOME/keras_optims`` or ``~/.cache/keras_optims``);
+  ``$XDG_CACHE_HOME/keras_optims`` or ``~/.cache/keras_optims``, or, where
+  that cannot be written, ``keras_optims-<uid>`` in the temp folder);
 - ``CXX``: the compiler (default ``c++``).
 
 `load()` returns the op module or raises `NativeUnavailable` saying why (no
@@ -33,6 +34,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,12 +58,26 @@ _module = None
 _failure = None
 
 
+def _writable(path):
+    """Whether `path` can be created or written, judged from its nearest
+    existing ancestor (nothing is created here)."""
+    while not path.exists():
+        if path.parent == path:
+            return False
+        path = path.parent
+    return os.access(path, os.W_OK)
+
+
 def _cache_dir():
     explicit = os.environ.get("KERAS_OPTIMS_CACHE_DIR")
     if explicit:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "keras_optims"
+    default = Path(base) / "keras_optims"
+    if _writable(default):
+        return default
+    # A read-only home (some CI runners and containers): the temp folder.
+    return Path(tempfile.gettempdir()) / f"keras_optims-{os.getuid()}"
 
 
 def _build_command(compiler, output):
