@@ -9,26 +9,34 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench install clean
 
+# torch is installed first at the CPU build this project's machines carry:
+# the `torch` extra's range then installs nothing more (on its own it would
+# fetch a CUDA build of several GB).
+TORCH_CPU := torch==2.13.0
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,examples]"
+	$(BIN)/python -m pip install --quiet "$(TORCH_CPU)"
+	$(BIN)/python -m pip install --quiet -e ".[test,examples,jax,torch]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m keras_optims.verification
+	$(BIN)/python -m keras_optims.verification --backend all
 	$(BIN)/python examples/paths.py --quick
 	$(BIN)/python examples/moons.py --quick
 	@echo "Pictures are in examples/out/ (full runs: python examples/paths.py, examples/moons.py)."
 
+# One pytest run per Keras backend: every test under TensorFlow, the
+# backend-neutral ones under JAX and PyTorch (tests/conftest.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest
+	KERAS_BACKEND=jax $(BIN)/python -m pytest
+	KERAS_BACKEND=torch $(BIN)/python -m pytest
 
-# Installs the `bench` extra (torch, for the peer rows) on top, then measures.
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/bench.py
 
 clean:

@@ -82,7 +82,10 @@ class EWMA(SerializableCallback):
         θ_k = (N_k·m_k − N_{k−1}·m_{k−1}) / (N_k − N_{k−1})
 
     with N_k the examples seen in the epoch so far, read from the model's
-    loss tracker (Keras's own example count). With equal batches this is
+    loss tracker (Keras's own example count). For `"loss"` the tracker's
+    running sum N_k·m_k is read directly rather than rebuilt from the logged
+    mean (under JAX and PyTorch, Keras 3.15 logs that mean in float32 even
+    for a float64 model). With equal batches this is
     θ_k = k·m_k − (k−1)·m_{k−1}; the example weighting makes the last,
     smaller batch of an epoch come out right too. (Where the model has no
     loss tracker, e.g. a custom `train_step`, batches are taken as equal.)
@@ -125,7 +128,7 @@ class EWMA(SerializableCallback):
         self._k = 0  # batches since the start of the epoch
         self._examples = 0.0  # examples since the start of the epoch
         self._average = {name: ExponentialAverage(self.beta, self.bias_correction) for name in self.monitor}
-        self._epoch_mean = {name: 0.0 for name in self.monitor}
+        self._epoch_sum = {name: 0.0 for name in self.monitor}
         self._last = {}
         self._seen = set()
         self._warned = False
@@ -137,14 +140,23 @@ class EWMA(SerializableCallback):
     def on_epoch_begin(self, epoch, logs=None):
         self._k = 0
         self._examples = 0.0
-        self._epoch_mean = {name: 0.0 for name in self.monitor}
+        self._epoch_sum = {name: 0.0 for name in self.monitor}
         self._last = {}
+
+    def _loss_tracker(self):
+        return getattr(self.model, "_loss_tracker", None) if self.model is not None else None
 
     def _examples_seen(self, k):
         """N_k: Keras's count of examples in this epoch, or k if unknown."""
-        tracker = getattr(self.model, "_loss_tracker", None) if self.model is not None else None
-        count = getattr(tracker, "count", None)
+        count = getattr(self._loss_tracker(), "count", None)
         return float(count.numpy()) if count is not None else float(k)
+
+    def _running_sum(self, name, mean, examples):
+        """N_k·m_k: the loss tracker's own sum for "loss", else rebuilt from the mean."""
+        total = getattr(self._loss_tracker(), "total", None)
+        if name == "loss" and total is not None:
+            return float(total.numpy())
+        return examples * mean
 
     def on_train_batch_end(self, batch, logs=None):
         k = batch + 1
@@ -157,11 +169,9 @@ class EWMA(SerializableCallback):
             if logs is None or name not in logs:
                 continue
             self._seen.add(name)
-            mean = float(logs[name])
-            value = (examples * mean - previous_examples * self._epoch_mean[name]) / (
-                examples - previous_examples
-            )
-            self._epoch_mean[name] = mean
+            running_sum = self._running_sum(name, float(logs[name]), examples)
+            value = (running_sum - self._epoch_sum[name]) / (examples - previous_examples)
+            self._epoch_sum[name] = running_sum
             reported = self._average[name].update(value, steps)
             logs[f"batch_{name}"] = value
             logs[f"ewma_{name}"] = reported

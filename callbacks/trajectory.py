@@ -68,7 +68,7 @@ class TrajectoryRecorder(SerializableCallback):
         return chosen
 
     def _step(self):
-        return int(self.model.optimizer.iterations.numpy())
+        return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def _record(self, step):
         self._steps.append(step)

@@ -4,11 +4,12 @@ import keras
 
 from keras_optims import hyperparameters as checks
 from keras_optims import rules
-from keras_optims.optimizer import CourseOptimizer, document
+from keras_optims.algorithm import Algorithm
+from keras_optims.optimizer import KerasOptimizer, document
 
 
-class AdamRule:
-    """What both Keras flavours' `Adam` share: slots, rule and arguments."""
+class AdamAlgorithm(Algorithm):
+    """What Adam is, in both Keras flavours: its rule, slots and arguments."""
 
     slot_names = ("v", "s")
     rule = staticmethod(rules.adam)
@@ -32,7 +33,7 @@ class AdamRule:
 
 @keras.saving.register_keras_serializable(package="keras_optims")
 @document
-class Adam(AdamRule, CourseOptimizer):
+class Adam(AdamAlgorithm, KerasOptimizer):
     """Adam, as the course writes it: momentum and RMSProp, bias-corrected.
 
         v ← β₁·v + (1 − β₁)·dW            v̂ = v / (1 − β₁ᵗ)
@@ -52,9 +53,10 @@ class Adam(AdamRule, CourseOptimizer):
     | ε      | `epsilon`       | 1e-8     |
     |        | `epsilon_mode`  | "course" |
 
-    Slots: `v` and `s`, of each model variable's shape and dtype (in the Keras 3
-    class, small variables' slots share one flat buffer per slot and dtype;
-    `get_slot(variable, "v")` returns the variable's slot in its shape).
+    Slots: `v` and `s`, of each model variable's shape and dtype;
+    `get_slot(variable, "v")` returns the variable's slot in its shape (on
+    TensorFlow, small variables' slots share one flat buffer per slot and
+    dtype in memory; files hold one slot per variable on every backend).
 
     Differences from `keras.optimizers.Adam`: Keras uses "epsilon hat",
 

@@ -3,11 +3,12 @@
 import keras
 
 from keras_optims import rules
-from keras_optims.optimizer import CourseOptimizer, document
+from keras_optims.algorithm import Algorithm
+from keras_optims.optimizer import KerasOptimizer, document
 
 
-class GradientDescentRule:
-    """What both Keras flavours' `GradientDescent` share: slots, rule and arguments."""
+class GradientDescentAlgorithm(Algorithm):
+    """What GradientDescent is, in both Keras flavours: its rule, slots and arguments."""
 
     rule = staticmethod(rules.gradient_descent)
 
@@ -17,7 +18,7 @@ class GradientDescentRule:
 
 @keras.saving.register_keras_serializable(package="keras_optims")
 @document
-class GradientDescent(GradientDescentRule, CourseOptimizer):
+class GradientDescent(GradientDescentAlgorithm, KerasOptimizer):
     """Gradient descent, as the course writes it.
 
         W ← W − α·dW

@@ -4,11 +4,12 @@ import keras
 
 from keras_optims import hyperparameters as checks
 from keras_optims import rules
-from keras_optims.optimizer import CourseOptimizer, document
+from keras_optims.algorithm import Algorithm
+from keras_optims.optimizer import KerasOptimizer, document
 
 
-class MomentumRule:
-    """What both Keras flavours' `Momentum` share: slots, rule and arguments."""
+class MomentumAlgorithm(Algorithm):
+    """What Momentum is, in both Keras flavours: its rule, slots and arguments."""
 
     slot_names = ("v",)
     rule = staticmethod(rules.momentum)
@@ -23,7 +24,7 @@ class MomentumRule:
 
 @keras.saving.register_keras_serializable(package="keras_optims")
 @document
-class Momentum(MomentumRule, CourseOptimizer):
+class Momentum(MomentumAlgorithm, KerasOptimizer):
     """Gradient descent with momentum, as the course writes it.
 
         v ← β·v + (1 − β)·dW
@@ -42,9 +43,10 @@ class Momentum(MomentumRule, CourseOptimizer):
     | β      | `beta`            | 0.9     |
     |        | `bias_correction` | False   |
 
-    Slot: `v`, of each model variable's shape and dtype (in the Keras 3 class,
-    small variables' slots share one flat buffer per dtype;
-    `get_slot(variable, "v")` returns the variable's slot in its shape).
+    Slot: `v`, of each model variable's shape and dtype;
+    `get_slot(variable, "v")` returns the variable's slot in its shape (on
+    TensorFlow, small variables' slots share one flat buffer per dtype in
+    memory; files hold one slot per variable on every backend).
 
     Differences from `keras.optimizers.SGD(momentum=β)`: Keras keeps
     `m ← β·m − lr·dW; W ← W + m`, a buffer with the learning rate inside it

@@ -1,46 +1,57 @@
-"""The Keras 3 adapter: what every course optimizer shares.
+"""The Keras 3 optimizer base class that every course optimizer shares.
 
-An optimizer class in this package is thin: it validates its hyperparameters,
-names its slots and points at its rule in `rules.py`. This base class turns
-that into a real `keras.optimizers.Optimizer`:
+An optimizer class in this package is thin: its `Algorithm` validates its
+hyperparameters, names its slots and points at its rule in `rules.py`. This
+base class turns that into a real `keras.optimizers.Optimizer`, on every
+Keras 3 backend:
 
-- slots are named after the course symbols; those of variables under
-  `LARGE` elements share one flat buffer per slot and dtype (optimizer
-  variables ``v``, ``s``; ``v_float32``, … when the model mixes dtypes), each
-  model variable's part at a fixed offset, and a larger variable has slot
-  variables of its own (``dense_kernel_v``); `get_slot(variable, "v")`
-  returns a variable's slot in its shape;
-- each step hands every (gradient, variable) pair to
-  `tensorflow_backend.VariableUpdate`, which runs the rule in the fused CPU
-  kernel (one op for all variables) or XLA-compiled;
-- the learning rate, when given as a number, is kept in a float64 variable so
-  that a float64 model sees exactly the α it was given (Keras keeps it in
+- the backend's `Updater` (`keras_optims.backends`) creates the slots when
+  the optimizer is built and applies the rule to every (gradient, variable)
+  pair of a step, through Keras's `_backend_update_step` hook (the hook
+  Keras's own PyTorch optimizers use for their multi-tensor update);
+- slots are named after the course symbols; `get_slot(variable, "v")`
+  returns a variable's slot, in its shape;
+- what is saved is one slot per model variable in Keras's order, as Keras's
+  built-ins save theirs, whatever the backend keeps in memory (TensorFlow
+  keeps small variables' slots in flat buffers): a `.keras` file saved under
+  one backend loads under every other;
+- the learning rate, when given as a number, is kept in a float64 variable
+  so that a float64 model sees exactly the α it was given (Keras keeps it in
   ``floatx()``, float32 by default, and 0.01 would become 0.0099999998);
+  float32 under JAX without ``jax_enable_x64``, where float64 does not exist;
 - hyperparameters are fixed once the optimizer exists (a compiled update has
   them baked in); assigning one raises. The learning rate stays settable, as
   in Keras (callbacks such as `ReduceLROnPlateau` rely on it);
 - `get_config` lists every argument, so `from_config` and `.keras` files
   rebuild the same optimizer.
+
+A backend that is not supported raises when the optimizer is created.
 """
 
+import warnings
+
 import keras
-import tensorflow as tf
+import numpy as np
 
+from keras_optims import backends, saved_state
 from keras_optims import hyperparameters as checks
-from keras_optims.course_optimizer import CourseOptimizerMixin
-from keras_optims.tensorflow_backend import Slot, size_of
+from keras_optims.algorithm import Algorithm
 
-KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. How the update runs on
-            CPU: `None` updates every float32/float64 CPU variable in one
-            fused native op per step (built on first use with the system C++
-            compiler, cached) and runs the rest as `jit_compile` says; `True`
-            requires the fused op (raises where it cannot be used); `False`
-            never uses it. The result is the same rule either way.
-        jit_compile: bool, default `True`. Run what the fused op does not
-            take XLA-compiled (also on CPU), in one computation for all
-            of them. `False` runs the same rule as
+KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. TensorFlow backend
+            only: how the update runs on CPU. `None` updates every
+            float32/float64 CPU variable in one fused native op per step
+            (built on first use with the system C++ compiler, cached) and
+            runs the rest as `jit_compile` says; `True` requires the fused
+            op (raises where it cannot be used, and under the JAX and
+            PyTorch backends); `False` never uses it. The result is the
+            same rule either way.
+        jit_compile: bool, default `True`. TensorFlow backend only: run what
+            the fused op does not take XLA-compiled (also on CPU), in one
+            computation for all of them; `False` runs the same rule as
             ordinary TensorFlow ops. XLA is also skipped under a
-            `tf.distribute` strategy.
+            `tf.distribute` strategy. (Under JAX the update is part of
+            Keras's XLA-compiled step; under PyTorch it runs as multi-tensor
+            `torch._foreach_*` ops.)
         **kwargs: Keras's own optimizer arguments (`name`, `weight_decay`,
             `clipnorm`, `clipvalue`, `global_clipnorm`, `use_ema`,
             `ema_momentum`, `ema_overwrite_frequency`, `loss_scale_factor`,
@@ -50,29 +61,21 @@ KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. How the upd
             on the weights around it (weight decay, EMA)."""
 
 
-LARGE = 2**18  # elements: a variable this large keeps slot variables of its own
-
-
-def _tf_variable(variable):
-    """The `tf.Variable` behind a Keras 3 variable (a tf.Variable as it is)."""
-    return variable.value if isinstance(variable, keras.Variable) else variable
-
-
 def document(cls):
     """Splices the shared argument documentation into a class docstring."""
     cls.__doc__ = cls.__doc__.replace("{{keras_arguments}}", KERAS_ARGUMENTS_DOC)
     return cls
 
 
-class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
-    """Base class of the course optimizers for Keras 3 (TensorFlow backend).
+class KerasOptimizer(Algorithm, keras.optimizers.Optimizer):
+    """Base class of the course optimizers for Keras 3 (every backend).
 
-    Subclasses set `slot_names` (course symbols, in the order the rule takes
-    them) and `rule` (a function of `rules.py`), and pass their validated
-    hyperparameters as a dict to `__init__`.
+    Subclasses (through their `Algorithm`) set `slot_names` and `rule`, and
+    pass their validated hyperparameters as a dict to `__init__`.
     """
 
     def __init__(self, learning_rate, hyperparameters, jit_compile=True, fused=None, **kwargs):
+        backend = backends.check_supported()
         learning_rate = checks.check_learning_rate(learning_rate)
         jit_compile = checks.check_boolean("jit_compile", jit_compile)
         fused = checks.check_optional_boolean("fused", fused)
@@ -82,81 +85,113 @@ class CourseOptimizer(CourseOptimizerMixin, keras.optimizers.Optimizer):
         # would make the optimizer unsaveable by tf.train.Checkpoint).
         super().__init__(learning_rate=(lambda: learning_rate) if number else learning_rate, **kwargs)
         if number:
-            self._use_float64_learning_rate(learning_rate)
+            self._use_exact_learning_rate(learning_rate)
         self.jit_compile = jit_compile
-        self._set_hyperparameters(hyperparameters, jit_compile, fused)
+        self._fix_hyperparameters(hyperparameters, fused)
+        self._updater = self._make_updater(backend)
 
-    def _use_float64_learning_rate(self, learning_rate):
+    def _make_updater(self, backend):
+        return backends.current().Updater(
+            self.bound_rule(), self.slot_names, jit_compile=self.jit_compile, fused=self.fused
+        )
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        # A config saved with fused=True under a backend that had the fused
+        # kernel still loads where there is none: with fused=None.
+        if config.get("fused"):
+            try:
+                return super().from_config(config, custom_objects=custom_objects)
+            except ValueError as error:
+                if "Argument `fused`" not in str(error):
+                    raise
+                warnings.warn(
+                    f"{cls.__name__} was saved with fused=True, which cannot be honoured here "
+                    f"({error}); it runs with fused=None.",
+                    stacklevel=2,
+                )
+                config = {**config, "fused": None}
+        return super().from_config(config, custom_objects=custom_objects)
+
+    def _use_exact_learning_rate(self, learning_rate):
         with keras.name_scope(self.name, caller=self):
             variable = keras.Variable(
                 learning_rate,
                 name="learning_rate",
-                dtype="float64",
+                dtype=backends.scalar_dtype(),
                 trainable=False,
                 aggregation="only_first_replica",
             )
         self._track_variable(variable)
         self._learning_rate = variable
 
+    @property
+    def _before_slots(self):
+        """How many of `variables` come before the slots."""
+        return getattr(self, "_variables_before_slots", len(self.variables))
+
     def build(self, var_list):
         if self.built:
             return
         super().build(var_list)
-        # Variables under LARGE elements keep each slot in one flat buffer
-        # per slot and dtype, variable after variable: a step then passes
-        # two buffers instead of two variables per small model variable
-        # (each captured variable costs every tf.function call a few µs).
-        # Larger variables keep a slot variable of their own, which XLA
-        # updates in place (it would copy a large flat buffer).
-        self._slot_offsets, totals = [], {}
-        for variable in var_list:
-            if size_of(variable) >= LARGE:
-                self._slot_offsets.append(None)
-                continue
-            dtype = keras.backend.standardize_dtype(variable.dtype)
-            self._slot_offsets.append((dtype, totals.get(dtype, 0)))
-            totals[dtype] = totals.get(dtype, 0) + size_of(variable)
-        for name in self.slot_names:
-            buffers = {}
-            for dtype, total in totals.items():
-                buffers[dtype] = self.add_variable(
-                    shape=(total,),
-                    initializer="zeros",
-                    dtype=dtype,
-                    name=name if len(totals) == 1 else f"{name}_{dtype}",
-                )
-            for index, variable in enumerate(var_list):
-                if self._slot_offsets[index] is None:
-                    buffers[index] = self.add_variable_from_reference(variable, name)
-            setattr(self, f"_{name}", buffers)
-
-    def _slots_of(self, variable):
-        index = self._get_variable_index(variable)
-        place = self._slot_offsets[index]
-        if place is None:
-            return tuple(Slot(_tf_variable(getattr(self, f"_{name}")[index]), 0) for name in self.slot_names)
-        dtype, offset = place
-        return tuple(Slot(_tf_variable(getattr(self, f"_{name}")[dtype]), offset) for name in self.slot_names)
+        self._variables_before_slots = len(self.variables)
+        self._updater.build(self, var_list)
 
     def _slot_value(self, variable, name):
-        slot = self._slots_of(variable)[self.slot_names.index(name)]
-        return slot.read(_tf_variable(variable))
+        return self._updater.slot_value(self, variable, name)
 
     def update_step(self, gradient, variable, learning_rate):
-        variable = _tf_variable(variable)
-        self._variable_update(variable, gradient, self._slots_of(variable), learning_rate, self.iterations + 1)
+        self._updater.apply(self, [gradient], [variable], learning_rate)
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         # Keras calls this once per step with every (gradient, variable) pair,
-        # after clipping and weight decay. Under a distribution strategy
-        # Keras's own per-replica update runs (one `update_step` per
-        # variable); otherwise every variable goes to the backend at once, so
-        # that the fused kernel updates them all in one op.
-        if tf.distribute.has_strategy():
+        # after clipping and weight decay: the backend's updater takes them
+        # all at once. Under a tf.distribute strategy Keras's own per-replica
+        # update runs instead (one `update_step` per variable).
+        if getattr(self._updater, "per_replica", lambda: False)():
             return super()._backend_update_step(grads, trainable_variables, learning_rate)
-        variables = [_tf_variable(v) for v in trainable_variables]
-        self._variable_update.update_all(
-            variables, grads, [self._slots_of(v) for v in variables], learning_rate, self.iterations + 1
+        self._updater.apply(self, grads, trainable_variables, learning_rate)
+
+    def save_own_variables(self, store):
+        # See keras_optims.saved_state: what is saved does not depend on the
+        # backend's in-memory layout.
+        values = [np.asarray(v.numpy()) for v in self.variables[: self._before_slots]]
+        if self.built:
+            values += self._updater.slot_arrays(self)
+        for index, value in enumerate(values):
+            store[str(index)] = value
+
+    def load_own_variables(self, store):
+        if not self.built:
+            return super().load_own_variables(store)  # Keras's warning: nothing to load into
+        values = [store[str(i)] for i in range(len(store.keys()))]
+        before, saved = self.variables[: self._before_slots], values[self._before_slots :]
+        expected = saved_state.shapes(before) + saved_state.slot_shapes(self._trainable_variables, self.slot_names)
+        slots = None
+        if saved_state.shapes(values[: len(before)]) == saved_state.shapes(before):
+            if saved_state.shapes(values) == expected:
+                slots = saved
+            else:  # a file of keras_optims 0.1.0
+                slots = saved_state.slots_from_flat_layout(saved, self._trainable_variables, self.slot_names)
+        if slots is not None:
+            for variable, value in zip(before, values):
+                variable.assign(value)
+            self._updater.assign_slots(self, slots)
+            return
+        # State saved for other variables: what Keras does for its built-ins,
+        # counting the variables as saved (one slot per model variable).
+        if len(values) != len(expected):
+            warnings.warn(
+                f"Skipping variable loading for optimizer '{self.name}', because it has "
+                f"{len(expected)} variables whereas the saved optimizer has {len(values)} variables. ",
+                stacklevel=2,
+            )
+            return
+        mismatched = next(i for i, (a, b) in enumerate(zip(saved_state.shapes(values), expected)) if a != b)
+        raise ValueError(
+            f"Optimizer variable {mismatched} of '{self.name}' has shape {expected[mismatched]}, but the "
+            f"saved value has shape {saved_state.shapes(values)[mismatched]}: the state was saved for "
+            "other model variables."
         )
 
     def get_config(self):

@@ -4,11 +4,12 @@ import keras
 
 from keras_optims import hyperparameters as checks
 from keras_optims import rules
-from keras_optims.optimizer import CourseOptimizer, document
+from keras_optims.algorithm import Algorithm
+from keras_optims.optimizer import KerasOptimizer, document
 
 
-class RMSPropRule:
-    """What both Keras flavours' `RMSProp` share: slots, rule and arguments."""
+class RMSPropAlgorithm(Algorithm):
+    """What RMSProp is, in both Keras flavours: its rule, slots and arguments."""
 
     slot_names = ("s",)
     rule = staticmethod(rules.rmsprop)
@@ -30,7 +31,7 @@ class RMSPropRule:
 
 @keras.saving.register_keras_serializable(package="keras_optims")
 @document
-class RMSProp(RMSPropRule, CourseOptimizer):
+class RMSProp(RMSPropAlgorithm, KerasOptimizer):
     """RMSProp, as the course writes it.
 
         s ← β·s + (1 − β)·dW²
@@ -52,9 +53,10 @@ class RMSProp(RMSPropRule, CourseOptimizer):
     The course gives ε = 1e-8 and no default for β; 0.9 is Hinton's, and
     Keras's (`rho=0.9`).
 
-    Slot: `s`, of each model variable's shape and dtype (in the Keras 3 class,
-    small variables' slots share one flat buffer per dtype;
-    `get_slot(variable, "s")` returns the variable's slot in its shape).
+    Slot: `s`, of each model variable's shape and dtype;
+    `get_slot(variable, "s")` returns the variable's slot in its shape (on
+    TensorFlow, small variables' slots share one flat buffer per dtype in
+    memory; files hold one slot per variable on every backend).
 
     Differences from `keras.optimizers.RMSprop`: Keras adds ε inside the
     square root, `√(s + ε)`, and defaults to ε = 1e-7; early in training,

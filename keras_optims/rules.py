@@ -14,8 +14,10 @@ Conventions (course notation):
 - hyperparameters (β, β₁, β₂, ε) are Python floats; an expression such as
   ``(1 - beta) * dW`` rounds the exact double ``1 − β`` once to the variable's
   dtype (in float64 nothing is rounded at all);
-- ``math`` supplies the two operations that differ between tensor libraries:
-  ``math.sqrt(x)`` and ``math.like(x, ref)`` (a scalar cast to ``ref``'s dtype).
+- ``math`` supplies the operations that differ between tensor libraries
+  (one class per backend, `keras_optims.backends`): ``math.sqrt(x)``,
+  ``math.like(x, ref)`` (a scalar cast to ``ref``'s dtype) and
+  ``math.one_minus_power(β, t)`` (1 − βᵗ, for the bias corrections).
 
 Each rule's per-step scalars come from its ``*_scalars`` function, which the
 fused native kernel uses too (`fused_kernel`): the scalars are computed once,
@@ -40,7 +42,7 @@ def gradient_descent(W, dW, *, lr, t, math):
 
 def momentum_scalars(*, lr, t, beta, bias_correction, math):
     """``(β, 1 − β, α)``, or ``(β, 1 − β, α/(1 − βᵗ))`` with bias correction."""
-    step = lr / (1.0 - beta**t) if bias_correction else lr
+    step = lr / math.one_minus_power(beta, t) if bias_correction else lr
     return beta, 1.0 - beta, step
 
 
@@ -106,8 +108,8 @@ def adam(W, dW, v, s, *, lr, t, beta_1, beta_2, epsilon, epsilon_mode, math):
 
 def adam_scalars(*, lr, t, beta_1, beta_2, epsilon, epsilon_mode, math):
     """``(β₁, 1 − β₁, β₂, 1 − β₂, α_t, ε_t)`` (see `adam`)."""
-    root_correction_2 = math.sqrt(1.0 - beta_2**t)
-    lr_t = lr * root_correction_2 / (1.0 - beta_1**t)
+    root_correction_2 = math.sqrt(math.one_minus_power(beta_2, t))
+    lr_t = lr * root_correction_2 / math.one_minus_power(beta_1, t)
     epsilon_t = epsilon * root_correction_2 if epsilon_mode == COURSE else epsilon
     return beta_1, 1.0 - beta_1, beta_2, 1.0 - beta_2, lr_t, epsilon_t
 

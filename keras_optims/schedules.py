@@ -7,10 +7,11 @@ works with the 0-based epoch
     e = ⌊step / steps_per_epoch⌋
 
 (integer division, exact at any step). The schedules work for any Keras
-optimizer, ours or the built-ins, in eager mode, inside `tf.function` and
-inside XLA-compiled training steps. Their values are float64 tensors: a
-float64 model gets α exactly, and every optimizer rounds it once to each
-variable's dtype.
+optimizer, ours or the built-ins, on every Keras 3 backend (they compute with
+`keras.ops`), in eager mode, inside `tf.function` and inside XLA-compiled
+training steps. Their values are float64 tensors (float32 under JAX without
+``jax_enable_x64``, where float64 does not exist): a float64 model gets α
+exactly, and every optimizer rounds it once to each variable's dtype.
 
 | schedule | α at epoch e | Keras built-in that gives the same values |
 | --- | --- | --- |
@@ -23,9 +24,14 @@ The built-ins compute in float32, so they agree to float32 rounding.
 """
 
 import keras
-import tensorflow as tf
 
+from keras_optims import backends
 from keras_optims import hyperparameters as checks
+
+
+def _integer_dtype():
+    """int64 where it exists (not under JAX without ``jax_enable_x64``)."""
+    return "int64" if backends.float64_available() else "int32"
 
 
 class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -33,8 +39,12 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     Subclasses validate their own arguments, pass them on as keywords (they
     become attributes and the config) and implement `at_epoch(epoch)`
-    (``epoch``: an int64 scalar tensor; returns a float64 scalar tensor).
+    (``epoch``: an integer scalar tensor; returns a float64 scalar tensor),
+    computing with `self.ops`: `keras.ops` here, TensorFlow's own ops in the
+    tf_keras flavour.
     """
+
+    ops = keras.ops
 
     def __init__(self, steps_per_epoch, name=None, **arguments):
         super().__init__()
@@ -47,11 +57,19 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
             setattr(self, key, value)
 
     def epoch(self, step):
-        """⌊step / steps_per_epoch⌋ as an int64 tensor."""
-        return tf.math.floordiv(tf.cast(step, tf.int64), self.steps_per_epoch)
+        """⌊step / steps_per_epoch⌋ as an integer tensor (int64 where it exists)."""
+        return self.ops.floor_divide(self.ops.cast(step, _integer_dtype()), self.steps_per_epoch)
+
+    def real(self, x):
+        """`x` (an integer tensor or a Python float) as a float64 tensor,
+        exactly (a Python float is not rounded through float32)."""
+        dtype = backends.scalar_dtype()
+        if isinstance(x, float):
+            return self.ops.convert_to_tensor(x, dtype=dtype)
+        return self.ops.cast(x, dtype)
 
     def __call__(self, step):
-        with tf.name_scope(self.name or type(self).__name__):
+        with keras.name_scope(self.name or type(self).__name__):
             return self.at_epoch(self.epoch(step))
 
     def at_epoch(self, epoch):
@@ -59,10 +77,6 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self):
         return {**self._arguments, "steps_per_epoch": self.steps_per_epoch, "name": self.name}
-
-
-def _float64(x):
-    return tf.cast(x, tf.float64)
 
 
 @keras.saving.register_keras_serializable(package="keras_optims")
@@ -102,7 +116,7 @@ class InverseTimeEpochDecay(EpochSchedule):
         )
 
     def at_epoch(self, epoch):
-        periods = _float64(tf.math.floordiv(epoch, self.time_interval))
+        periods = self.real(self.ops.floor_divide(epoch, self.time_interval))
         return self.initial_learning_rate / (1.0 + self.decay_rate * periods)
 
 
@@ -134,7 +148,7 @@ class ExponentialEpochDecay(EpochSchedule):
         )
 
     def at_epoch(self, epoch):
-        return self.initial_learning_rate * tf.pow(tf.constant(self.rate, tf.float64), _float64(epoch))
+        return self.initial_learning_rate * self.ops.power(self.real(self.rate), self.real(epoch))
 
 
 
@@ -166,7 +180,7 @@ class InverseSqrtEpochDecay(EpochSchedule):
         )
 
     def at_epoch(self, epoch):
-        return self.initial_learning_rate * self.k / tf.sqrt(_float64(epoch) + 1.0)
+        return self.initial_learning_rate * self.k / self.ops.sqrt(self.real(epoch) + 1.0)
 
 
 
@@ -211,6 +225,7 @@ class EpochStaircase(EpochSchedule):
             )
 
     def at_epoch(self, epoch):
-        boundaries = tf.constant(self.boundaries, tf.int64, shape=[len(self.boundaries)])
-        passed = tf.reduce_sum(tf.cast(epoch >= boundaries, tf.int32))
-        return tf.gather(tf.constant(self.values, tf.float64), passed)
+        boundaries = self.ops.convert_to_tensor(self.boundaries, dtype=_integer_dtype())
+        passed = self.ops.sum(self.ops.cast(epoch >= boundaries, "int32"))
+        values = self.ops.convert_to_tensor(self.values, dtype=backends.scalar_dtype())
+        return self.ops.take(values, passed)

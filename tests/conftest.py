@@ -1,19 +1,46 @@
+"""The test suite runs once per Keras backend: ``KERAS_BACKEND=tensorflow``
+(the default), ``jax`` or ``torch`` (`make test` runs all three).
+
+Tests marked ``tensorflow`` (the fused kernel, XLA paths, tf_keras,
+tf.distribute, SavedModel, …) run under the TensorFlow backend only; every
+other test runs under each backend. Under JAX, 64-bit floats are turned on
+(``JAX_ENABLE_X64``), as float64 models need.
+"""
+
 import os
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+BACKEND = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if BACKEND == "jax":
+    os.environ.setdefault("JAX_ENABLE_X64", "1")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-# Two logical CPU devices, so that tf.distribute.MirroredStrategy can be tested
-# on one CPU. Must happen before TensorFlow initialises its runtime; everything
-# that does not ask for a strategy keeps running on /cpu:0 alone.
-tf.config.set_logical_device_configuration(
-    tf.config.list_physical_devices("CPU")[0],
-    [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
-)
+if BACKEND == "tensorflow":
+    import tensorflow as tf
+
+    # Two logical CPU devices, so that tf.distribute.MirroredStrategy can be
+    # tested on one CPU. Must happen before TensorFlow initialises its
+    # runtime; everything that does not ask for a strategy keeps running on
+    # /cpu:0 alone.
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices("CPU")[0],
+        [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND == "tensorflow":
+        return
+    skip = pytest.mark.skip(reason=f"TensorFlow backend only (running under {BACKEND})")
+    for item in items:
+        if "tensorflow" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    return f"Keras backend: {BACKEND}"
 
 
 @pytest.fixture(autouse=True)
@@ -23,43 +50,60 @@ def _fresh_keras_state():
     yield
 
 
-@pytest.fixture(params=["keras", "tf_keras"])
+@pytest.fixture(params=["keras", "tf_keras"] if BACKEND == "tensorflow" else ["keras"])
 def flavour(request):
-    """The module holding the optimizer classes of one Keras flavour."""
+    """The module holding the optimizer classes of one Keras flavour (under
+    JAX and PyTorch, Keras 3 only)."""
     import keras_optims
+
+    if request.param == "keras":
+        return keras_optims
     import keras_optims.tf_keras
 
-    return keras_optims if request.param == "keras" else keras_optims.tf_keras
+    return keras_optims.tf_keras
 
 
 KERNELS = {
-    "fused": {"fused": True},  # the native multi-tensor kernel (CPU default)
+    "default": {},  # as the backend runs it by default
+    "fused": {"fused": True},  # the native multi-tensor kernel (TensorFlow's CPU default)
     "xla": {"fused": False},  # the XLA update (what runs where the kernel cannot)
     "ops": {"fused": False, "jit_compile": False},  # plain TensorFlow ops
 }
 
+OPTIMIZER_PATHS = {
+    "tensorflow": [("keras", "fused"), ("keras", "xla"), ("keras", "ops"), ("tf_keras", "fused"), ("tf_keras", "xla")],
+    "jax": [("keras", "default")],
+    "torch": [("keras", "default")],
+}
 
-@pytest.fixture(
-    params=[
-        ("keras", "fused"),
-        ("keras", "xla"),
-        ("keras", "ops"),
-        ("tf_keras", "fused"),
-        ("tf_keras", "xla"),
-    ],
-    ids=lambda p: "-".join(p),
-)
+
+@pytest.fixture(params=OPTIMIZER_PATHS[BACKEND], ids=lambda p: "-".join(p))
 def optimizers(request):
     """The four optimizer classes of one Keras flavour, each made to run its
     update one way (`KERNELS`): every hand-computed table runs through every
-    path an update can take."""
+    path an update can take on the backend."""
     import functools
     import types
 
     import keras_optims
-    import keras_optims.tf_keras
 
-    module = keras_optims if request.param[0] == "keras" else keras_optims.tf_keras
+    if request.param[0] == "keras":
+        module = keras_optims
+    else:
+        import keras_optims.tf_keras as module
     kernel = KERNELS[request.param[1]]
     names = ("GradientDescent", "Momentum", "RMSProp", "Adam")
     return types.SimpleNamespace(**{n: functools.partial(getattr(module, n), **kernel) for n in names})
+
+
+# Modules about TensorFlow alone, not collected under the other backends.
+TENSORFLOW_MODULES = [
+    "test_benchmarks.py",  # benchmarks/bench.py times the TensorFlow paths
+    "test_docs.py",  # README snippets run as written (TensorFlow, tf_keras)
+    "test_examples.py",
+    "test_native.py",
+    "test_reliability.py",  # tf.distribute, LossScaleOptimizer, BackupAndRestore on TensorFlow
+    "test_tensorflow_backend.py",
+    "test_tf_keras.py",
+]
+collect_ignore = TENSORFLOW_MODULES if BACKEND != "tensorflow" else []

@@ -1,12 +1,13 @@
-"""Run by the resume tests in fresh Python processes, with TensorFlow's op
-determinism on.
+"""Run by the resume tests in fresh Python processes, on the Keras backend
+that KERAS_BACKEND names (TensorFlow with its op determinism on).
 
     python resume_in_new_process.py train  DIR CASE DTYPE   # N steps straight; k steps, then save
     python resume_in_new_process.py resume DIR CASE DTYPE   # load each saved form, train N − k
 
 `train` writes DIR/straight.npz (the state after N steps uninterrupted) and,
-after the first k steps, the model in three forms: model.keras,
-weights.weights.h5 (model.save_weights) and a tf.train.Checkpoint.
+after the first k steps, the model in each form of `FORMS`: model.keras,
+weights.weights.h5 (model.save_weights) and, on TensorFlow, a
+tf.train.Checkpoint.
 `resume` loads each form in a new process (after `import keras_optims`, no
 custom_objects), writes the state as loaded and after training the
 remaining N − k steps on the same batches: DIR/<form>.loaded.npz,
@@ -21,11 +22,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 import keras_optims  # noqa: E402
 from keras_optims import schedules  # noqa: E402
 
+BACKEND = keras.backend.backend()
+FORMS = ("keras", "weights", "checkpoint") if BACKEND == "tensorflow" else ("keras", "weights")
 EPOCHS_BEFORE, EPOCHS_AFTER, BATCH, M = 2, 2, 16, 64  # k = 8 steps, N = 16 steps
 
 CASES = {
@@ -43,9 +45,9 @@ def state(model):
     """Weights and optimizer variables, keyed by position and the last part
     of the name (`iteration`, `rate`, `v`, `s`): layer names differ between
     processes."""
-    arrays = {f"weight_{i}": w.numpy() for i, w in enumerate(model.weights)}
+    arrays = {f"weight_{i}": np.asarray(w.numpy()) for i, w in enumerate(model.weights)}
     for i, v in enumerate(model.optimizer.variables):
-        arrays[f"optimizer_{i}_{v.name.split('_')[-1]}"] = v.numpy()
+        arrays[f"optimizer_{i}_{v.name.split('_')[-1]}"] = np.asarray(v.numpy())
     return arrays
 
 
@@ -80,17 +82,22 @@ def train(directory, case, dtype):
     np.savez(directory / "saved.npz", **state(net))
     net.save(directory / "model.keras")
     net.save_weights(directory / "weights.weights.h5")
-    tf.train.Checkpoint(model=net, optimizer=net.optimizer).write(str(directory / "checkpoint"))
+    if "checkpoint" in FORMS:
+        import tensorflow as tf
+
+        tf.train.Checkpoint(model=net, optimizer=net.optimizer).write(str(directory / "checkpoint"))
 
 
 def resume(directory, case, dtype):
     loaded = {"keras": keras.models.load_model(directory / "model.keras")}
-    for form in ("weights", "checkpoint"):
+    for form in FORMS[1:]:
         net = model(case, dtype)
         net.optimizer.build(net.trainable_variables)  # create the slots to restore into
         if form == "weights":
             net.load_weights(directory / "weights.weights.h5")
         else:
+            import tensorflow as tf
+
             tf.train.Checkpoint(model=net, optimizer=net.optimizer).read(str(directory / "checkpoint")).assert_consumed()
         loaded[form] = net
     for form, net in loaded.items():
@@ -100,6 +107,9 @@ def resume(directory, case, dtype):
 
 
 if __name__ == "__main__":
-    tf.config.experimental.enable_op_determinism()
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
     command, directory, case, dtype = sys.argv[1:5]
     (train if command == "train" else resume)(Path(directory), case, dtype)

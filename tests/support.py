@@ -28,11 +28,10 @@ def run_steps(optimizer, W0, gradients, dtype):
     Returns (W after each step, {slot name: value after each step}), as
     float64 arrays with a leading step axis.
     """
-    import tensorflow as tf
-    import tf_keras
-
-    keras2 = isinstance(optimizer, tf_keras.optimizers.Optimizer)
+    keras2 = type(optimizer).__module__.startswith(("tf_keras", "keras_optims.tf_keras"))
     if keras2:
+        import tensorflow as tf
+
         W = tf.Variable(np.asarray(W0, dtype=dtype), name="W")
     else:
         W = keras.Variable(np.asarray(W0, dtype=dtype), name="W")
@@ -44,7 +43,7 @@ def run_steps(optimizer, W0, gradients, dtype):
             optimizer.apply([tensor(g, dtype)], [W])
         trajectory.append(np.array(W.numpy(), dtype=np.float64))
         for name in slots:
-            slots[name].append(np.array(optimizer.get_slot(W, name).numpy(), np.float64))
+            slots[name].append(np.array(keras.ops.convert_to_numpy(optimizer.get_slot(W, name)), np.float64))
     return np.array(trajectory), {k: np.array(v) for k, v in slots.items()}
 
 

@@ -23,3 +23,10 @@ def test_benchmark_smoke(tmp_path):
         assert row["state_bytes_per_parameter_byte"]["ours"] == {"GradientDescent": 0, "Momentum": 1, "RMSProp": 1, "Adam": 2}[row["optimizer"]]
     assert payload["fit"]["steps_per_second"]["ours"] > 0
     assert "keras/ours" in done.stdout
+    # Adam on the other backends, with each one's peer library.
+    peers = {result["backend"]: {row["peer"] for row in result["steps"]} for result in payload["backends"]}
+    assert peers == {"jax": {"optax adam"}, "torch": {"torch fused adam"}}
+    for result in payload["backends"]:
+        assert {row["shape"] for row in result["steps"]} == {"a", "b"}
+        assert all(row["ms"]["ours"] > 0 and row["ms"]["keras"] > 0 for row in result["steps"])
+        assert result["fit"]["steps_per_second"]["ours"] > 0

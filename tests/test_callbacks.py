@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import keras
 import keras_optims
@@ -117,6 +116,8 @@ def test_ewma_warns_once_for_a_monitor_that_never_appears():
 
 
 def test_ewma_with_steps_per_execution_counts_batches():
+    if keras.backend.backend() == "torch":
+        pytest.skip("Keras's PyTorch backend has no steps_per_execution > 1")
     X, y = linear_problem()
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras_optims.GradientDescent(0.01), loss="mse", steps_per_execution=3)
@@ -190,7 +191,10 @@ def test_a_schedule_and_a_manual_decay_callback_do_not_fight():
         model.fit(*linear_problem(), batch_size=8, epochs=1, verbose=0, callbacks=[manual])
 
 
+@pytest.mark.tensorflow
 def test_tensorboard_records_ewma_and_learning_rate(tmp_path):
+    import tensorflow as tf
+
     X, y = linear_problem()
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras_optims.GradientDescent(schedules.InverseTimeEpochDecay(0.1, 1.0, 6)), loss="mse")

@@ -43,7 +43,7 @@ def test_fused_kernel_gives_the_tensorflow_ops_steps_bit_for_bit(case, dtype):
     so every weight and slot is identical, step by step."""
     fused_optimizer = make(case, fused=True)
     fused = trajectories(fused_optimizer, dtype)
-    assert set(fused_optimizer._variable_update.paths) == {"fused"}
+    assert set(fused_optimizer._updater.paths) == {"fused"}
     plain = trajectories(make(case, fused=False, jit_compile=False), dtype)
     for step, (got, want) in enumerate(zip(fused, plain), start=1):
         for k, (a, b) in enumerate(zip(got, want)):
@@ -137,7 +137,7 @@ def test_without_a_compiler_the_default_warns_and_uses_xla_and_fused_true_raises
             warnings.simplefilter("always")
             opt.apply([tf.ones(3)], [v])
         print("WARNED:", [str(w.message) for w in caught])
-        print("PATHS:", dict(opt._variable_update.paths))
+        print("PATHS:", dict(opt._updater.paths))
         """,
         CXX="no-such-compiler-here",
         KERAS_OPTIMS_CACHE_DIR=str(tmp_path),

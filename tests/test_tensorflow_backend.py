@@ -3,23 +3,23 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_optims.tensorflow_backend import TensorMath, as_float64, dense
+from keras_optims.backends.tensorflow import Math, as_float64, dense
 
 
 def test_python_floats_reach_float64_exactly():
     # tf.cast(0.9, tf.float64) goes through float32 and gives 0.8999999761581421.
     assert float(tf.cast(0.9, tf.float64)) != 0.9
     reference = tf.zeros([], tf.float64)
-    assert float(TensorMath.like(0.9, reference)) == 0.9
-    assert float(TensorMath.like(np.float64(1e-8), reference)) == 1e-8
+    assert float(Math.like(0.9, reference)) == 0.9
+    assert float(Math.like(np.float64(1e-8), reference)) == 1e-8
     assert float(as_float64(0.9)) == 0.9
     assert float(as_float64(tf.constant(0.5, tf.float32))) == 0.5
 
 
 def test_like_casts_tensors_and_rounds_once_to_float32():
     reference = tf.zeros([], tf.float32)
-    assert TensorMath.like(tf.constant(0.1, tf.float64), reference).dtype == tf.float32
-    assert float(TensorMath.like(0.1, reference)) == float(np.float32(0.1))
+    assert Math.like(tf.constant(0.1, tf.float64), reference).dtype == tf.float32
+    assert float(Math.like(0.1, reference)) == float(np.float32(0.1))
 
 
 def test_sparse_gradients_become_dense():

@@ -189,6 +189,93 @@ def torch_adam(dtype, steps):
     return run("course"), run("keras")
 
 
+class OptaxDriver:
+    """Runs an optax transformation on JAX arrays (64-bit floats on, for
+    the duration of each call); `slots` maps course symbols to functions of
+    (optax state, variable index) -> array."""
+
+    def __init__(self, transformation, slots):
+        self.transformation, self.slots = transformation, slots
+
+    def _x64(self):
+        import jax
+
+        return jax.enable_x64(True)
+
+    def start(self, weights, dtype):
+        import jax.numpy as jnp
+        import optax
+
+        self.jnp, self.optax = jnp, optax
+        with self._x64():
+            self.params = [jnp.asarray(w.astype(dtype)) for w in weights]
+            self.optax_state = self.transformation.init(self.params)
+
+    def apply(self, grads):
+        with self._x64():
+            grads = [self.jnp.asarray(g.astype(p.dtype)) for g, p in zip(grads, self.params)]
+            updates, self.optax_state = self.transformation.update(grads, self.optax_state, self.params)
+            self.params = self.optax.apply_updates(self.params, updates)
+
+    def state(self):
+        with self._x64():
+            slots = {
+                symbol: [np.asarray(read(self.optax_state, i)) for i in range(len(self.params))]
+                for symbol, read in self.slots.items()
+            }
+            return [np.asarray(p) for p in self.params], slots
+
+
+def optax_adam(dtype, steps):
+    """optax adam is the course's Adam (ε added to √ŝ); control: compared
+    with Keras's ε form."""
+    import optax
+
+    slots = {"v": lambda state, i: state[0].mu[i], "s": lambda state, i: state[0].nu[i]}
+    step = functools.partial(reference.adam_step, beta1=BETA, beta2=BETA_2, eps=EPS)
+
+    def run(mode):
+        transformation = optax.adam(ALPHA, b1=BETA, b2=BETA_2, eps=EPS)
+        return compare_steps(f"optax adam vs {mode} ε", OptaxDriver(transformation, slots),
+                             functools.partial(step, epsilon_mode=mode), steps, dtype,
+                             state=("v", "s"), lr_at=constant(ALPHA))
+
+    return run("course"), run("keras")
+
+
+def optax_rmsprop(dtype, steps):
+    """optax rmsprop(eps_in_sqrt=False) is the course's RMSProp; control:
+    optax's default eps_in_sqrt=True (ε inside the root)."""
+    import optax
+
+    slots = {"s": lambda state, i: state[0].nu[i]}
+    step = functools.partial(reference.rmsprop_step, beta=BETA, eps=EPS, epsilon_mode="course")
+
+    def run(eps_in_sqrt):
+        transformation = optax.rmsprop(ALPHA, decay=BETA, eps=EPS, eps_in_sqrt=eps_in_sqrt)
+        return compare_steps(f"optax rmsprop(eps_in_sqrt={eps_in_sqrt})", OptaxDriver(transformation, slots),
+                             step, steps, dtype, state=("s",), lr_at=constant(ALPHA))
+
+    return run(False), run(True)
+
+
+def optax_sgd_momentum(dtype, steps):
+    """optax sgd(momentum=β) keeps the trace b ← β·b + dW (no 1 − β) and
+    steps by lr·b: with lr = α(1 − β), b = v/(1 − β) and the step is course
+    momentum's; control: lr = α."""
+    import optax
+
+    slots = {"v": lambda state, i: (1 - BETA) * state[0].trace[i]}
+    step = functools.partial(reference.momentum_step, beta=BETA)
+
+    def run(lr):
+        transformation = optax.sgd(lr, momentum=BETA)
+        return compare_steps(f"optax sgd(momentum=β, lr={lr:g})", OptaxDriver(transformation, slots),
+                             step, steps, dtype, state=("v",), lr_at=constant(ALPHA))
+
+    return run(ALPHA * (1 - BETA)), run(ALPHA)
+
+
 def schedule_report(name, schedule, expected_at, steps, tolerance):
     """Compares schedule(step) with expected_at(step) for steps 0 … steps−1."""
     abs_errors, rel_errors = [], []
@@ -247,6 +334,21 @@ EQUIVALENCES = [
     ),
     Equivalence("torch-rmsprop", "torch RMSprop equals course RMSProp", "Keras's ε form", torch_rmsprop, needs="torch"),
     Equivalence("torch-adam", "torch Adam equals course Adam", "Keras's ε form", torch_adam, needs="torch"),
+    Equivalence("optax-adam", "optax adam equals course Adam", "Keras's ε form", optax_adam, needs="optax"),
+    Equivalence(
+        "optax-rmsprop",
+        "optax rmsprop(eps_in_sqrt=False) equals course RMSProp",
+        "eps_in_sqrt=True, optax's default: ε inside the root",
+        optax_rmsprop,
+        needs="optax",
+    ),
+    Equivalence(
+        "optax-sgd-momentum",
+        "optax sgd(momentum=β) with lr = α(1−β) equals course momentum",
+        "lr = α instead of α(1−β)",
+        optax_sgd_momentum,
+        needs="optax",
+    ),
     Equivalence(
         "keras-inverse-time-decay",
         "Keras InverseTimeDecay(decay_steps=spe·T, staircase=True) equals the course's decay with interval T",

@@ -13,6 +13,7 @@ import functools
 import keras
 import numpy as np
 
+from keras_optims import backends
 from keras_optims.verification import registry
 from keras_optims.verification.tolerances import DTYPES, step_tolerance
 
@@ -123,7 +124,7 @@ class KerasDriver:
     def state(self):
         """[W per variable] and {slot: [value per variable]}."""
         weights = [np.array(v.numpy()) for v in self.variables]
-        slots = {s: [np.array(self._slot(v, s).numpy()) for v in self.variables] for s in self.slots}
+        slots = {s: [np.array(keras.ops.convert_to_numpy(self._slot(v, s))) for v in self.variables] for s in self.slots}
         return weights, slots
 
 
@@ -137,6 +138,12 @@ def compare_steps(name, driver, reference_step, steps, dtype="float64", seed=0, 
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")
+    if dtype == "float64" and not backends.float64_available():
+        raise ValueError(
+            "dtype='float64' under the JAX backend needs 64-bit floats: set JAX_ENABLE_X64=1 "
+            "(or call jax.config.update('jax_enable_x64', True)) before any array is created. "
+            "`python -m keras_optims.verification` does this itself."
+        )
     weights, grads = gradient_sequence(steps, seed)
     # The reference starts from, and is fed, exactly the values the optimizer sees.
     ref_weights = [w.astype(dtype).astype(np.float64) for w in weights]

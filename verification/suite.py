@@ -52,12 +52,17 @@ def first_failure(report):
 
 
 def optimizer_rows(steps, dtype, seed):
-    # Each configuration twice: as it runs by default (on CPU, the fused
-    # kernel) and with fused=False (the XLA update, what runs on a GPU).
+    # Each configuration as it runs by default, and with fused=False where
+    # that is another path: on TensorFlow the XLA update instead of the fused
+    # CPU kernel (what runs on a GPU), on PyTorch multi-tensor ops instead of
+    # torch's fused Adam kernel.
     for case in registry.CASES:
         yield _row("optimizer", case.id, verify(case.make(), steps, dtype, seed, name=case.id))
+    other_path = {"tensorflow": "XLA", "torch": "multi-tensor ops"}.get(keras.backend.backend())
     for case in registry.CASES:
-        name = f"{case.id} (fused=False: XLA)"
+        if other_path is None or case.make()._updater.fused_refusal(case.make()._updater.rule):
+            continue
+        name = f"{case.id} (fused=False: {other_path})"
         yield _row("optimizer", name, verify(case.make(fused=False), steps, dtype, seed, name=name))
 
 
@@ -184,10 +189,13 @@ def minibatch_rows(steps, dtype, seed):
     """Keras's fit(x, y, batch_size=B, shuffle=True) cuts batches as the course
     does: a new permutation each epoch, ⌊m/B⌋ full batches, then m mod B.
 
-    Only without a global TensorFlow seed: after keras.utils.set_random_seed
-    (measured with Keras 3.15) every epoch repeats the first epoch's order.
-    The check therefore clears the global seed while it runs and restores it
-    afterwards."""
+    On TensorFlow, only without a global TensorFlow seed: after
+    keras.utils.set_random_seed (measured with Keras 3.15) every epoch
+    repeats the first epoch's order. The check therefore clears the global
+    seed while it runs and restores it afterwards."""
+    if keras.backend.backend() != "tensorflow":
+        yield from _minibatch_rows(seed)
+        return
     import tensorflow as tf
     from tensorflow.python.eager import context
 
@@ -204,8 +212,12 @@ def _minibatch_rows(seed):
     seen = []
 
     class Record(keras.layers.Layer):
-        def call(self, inputs):
-            seen.append(np.asarray(inputs[:, 0]).astype(int))
+        def call(self, inputs, training=None):
+            # Only training calls: building the model calls it too, with
+            # training=False (symbolically under JAX, on placeholder batches
+            # under PyTorch).
+            if training:
+                seen.append(np.asarray(keras.ops.convert_to_numpy(inputs[:, 0])).astype(int))
             return inputs[:, 1:]
 
     X = np.column_stack([np.arange(m), np.random.default_rng(seed).standard_normal((m, 2))]).astype("float32")

@@ -57,6 +57,45 @@ def make_data(case, seed=0):
     return X, Y
 
 
+class ExactDense(keras.layers.Dense):
+    """`Dense` written so that float64 stays float64 on every backend.
+
+    Keras 3.15 computes some float64 operations in float32 under JAX and
+    PyTorch: its type promotion maps float64 to float32 on every backend but
+    TensorFlow (`keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE`), and
+    `ops.matmul` (JAX and PyTorch) and `ops.tanh` (JAX) cast their inputs to
+    that type, about 1e-7 relative. Here the product is multiply-and-sum and
+    tanh(z) = 2·σ(2z) − 1, which keep float64, so the training check
+    measures the optimizer, not that."""
+
+    def call(self, inputs):
+        z = keras.ops.sum(keras.ops.expand_dims(inputs, -1) * self.kernel, axis=-2) + self.bias
+        if self.activation is keras.activations.tanh:
+            return 2.0 * keras.activations.sigmoid(2.0 * z) - 1.0
+        return self.activation(z)
+
+
+class CourseCost(keras.losses.Loss):
+    """The course's cost of a mini-batch as a Keras loss: the mean over its
+    examples of −[y·log a + (1 − y)·log(1 − a)] (sigmoid) or −Σ y·log a
+    (softmax), summed over the output units.
+
+    Written with `ops.sum` and the tensors' own operators: Keras 3.15's loss
+    functions and their "sum_over_batch_size" reduction go through
+    `ops.mean` and `ops.divide`, which return float32 for float64 inputs
+    under JAX and PyTorch (see `ExactDense`). Each example's loss is divided
+    by the batch size and Keras sums them ("sum" reduction)."""
+
+    def __init__(self, output):
+        super().__init__(reduction="sum", name="course_cost")
+        self.output = output
+
+    def call(self, y, a):
+        ops = keras.ops
+        terms = y * ops.log(a) + (1.0 - y) * ops.log(1.0 - a) if self.output == "sigmoid" else y * ops.log(a)
+        return -ops.sum(terms, axis=-1) / ops.cast(ops.shape(y)[0], a.dtype)
+
+
 def keras_model(network, dtype="float64", l2_per_batch=0.0):
     """The reference network as a Keras Sequential model with its weights."""
     layers = [keras.Input((network.layer_dims[0],), dtype=dtype)]
@@ -64,7 +103,7 @@ def keras_model(network, dtype="float64", l2_per_batch=0.0):
         activation = network.hidden if l < network.L else network.output
         regularizer = keras.regularizers.L2(l2_per_batch) if l2_per_batch else None
         layers.append(
-            keras.layers.Dense(network.layer_dims[l], activation=activation, dtype=dtype, kernel_regularizer=regularizer)
+            ExactDense(network.layer_dims[l], activation=activation, dtype=dtype, kernel_regularizer=regularizer)
         )
     model = keras.Sequential(layers)
     weights = []
@@ -75,20 +114,12 @@ def keras_model(network, dtype="float64", l2_per_batch=0.0):
 
 
 def batch_stream(epochs_of_batches, dtype="float64"):
-    """The reference's mini-batches as one `tf.data` stream, epoch after epoch
-    in order. `fit(…, steps_per_epoch=len(batches))` keeps drawing from it
-    across epochs, so Keras sees exactly this sequence."""
-    import tensorflow as tf
-
+    """The reference's mini-batches as one stream, epoch after epoch in
+    order (a Python generator, which `fit` takes on every backend).
+    `fit(…, steps_per_epoch=len(batches))` keeps drawing from it across
+    epochs, so Keras sees exactly this sequence."""
     flat = [batch for batches in epochs_of_batches for batch in batches]
-    n_x, n_y = flat[0][0].shape[0], flat[0][1].shape[0]
-    return tf.data.Dataset.from_generator(
-        lambda: ((X.T, Y.T) for X, Y in flat),
-        output_signature=(
-            tf.TensorSpec((None, n_x), dtype),
-            tf.TensorSpec((None, n_y), dtype),
-        ),
-    )
+    return ((X.T.astype(dtype), Y.T.astype(dtype)) for X, Y in flat)
 
 
 class Capture(keras.callbacks.Callback):
@@ -113,7 +144,7 @@ class Capture(keras.callbacks.Callback):
         optimizer = self.model.optimizer
         weights = [w.numpy().copy() for w in self.model.trainable_weights]
         slots = {
-            name: [optimizer.get_slot(w, name).numpy().copy() for w in self.model.trainable_weights]
+            name: [np.array(keras.ops.convert_to_numpy(optimizer.get_slot(w, name))) for w in self.model.trainable_weights]
             for name in self.slot_names
         }
         self.records.append((loss, weights, slots))
@@ -150,8 +181,7 @@ def _run(case, seed):
 
     # Keras side: the course's L2 term (λ/2m)·Σ‖W‖² is Keras's L2(λ/2m) per layer.
     model = keras_model(network, l2_per_batch=case.l2 / (2 * case.batch_size))
-    loss = "binary_crossentropy" if case.output == "sigmoid" else "categorical_crossentropy"
-    model.compile(optimizer=optimizer, loss=loss)
+    model.compile(optimizer=optimizer, loss=CourseCost(case.output))
     capture = Capture(spec.slots)
     ewma = keras_optims.callbacks.EWMA("loss", beta=0.9)
     model.fit(

@@ -15,25 +15,25 @@ package name `keras_optims`.
 import tf_keras
 
 from keras_optims import adam, gradient_descent, momentum, rmsprop, schedules
-from keras_optims.tf_keras.optimizer import CourseOptimizer, Schedule
+from keras_optims.tf_keras.optimizer import Schedule, TensorFlowOps, TFKerasOptimizer
 
 register = tf_keras.saving.register_keras_serializable(package="keras_optims")
 
 
-def _tf_keras_class(rule, keras3_class):
-    cls = type(keras3_class.__name__, (rule, CourseOptimizer), {"__module__": __name__})
+def _tf_keras_class(algorithm, keras3_class):
+    cls = type(keras3_class.__name__, (algorithm, TFKerasOptimizer), {"__module__": __name__})
     cls.__doc__ = (keras3_class.__doc__ or "") + "\n    (tf_keras flavour: see keras_optims.tf_keras.optimizer.)\n"
     return register(cls)
 
 
-GradientDescent = _tf_keras_class(gradient_descent.GradientDescentRule, gradient_descent.GradientDescent)
-Momentum = _tf_keras_class(momentum.MomentumRule, momentum.Momentum)
-RMSProp = _tf_keras_class(rmsprop.RMSPropRule, rmsprop.RMSProp)
-Adam = _tf_keras_class(adam.AdamRule, adam.Adam)
+GradientDescent = _tf_keras_class(gradient_descent.GradientDescentAlgorithm, gradient_descent.GradientDescent)
+Momentum = _tf_keras_class(momentum.MomentumAlgorithm, momentum.Momentum)
+RMSProp = _tf_keras_class(rmsprop.RMSPropAlgorithm, rmsprop.RMSProp)
+Adam = _tf_keras_class(adam.AdamAlgorithm, adam.Adam)
 
 
 def _tf_keras_schedule(keras3_schedule):
-    cls = type(keras3_schedule.__name__, (keras3_schedule, Schedule), {"__module__": __name__})
+    cls = type(keras3_schedule.__name__, (keras3_schedule, Schedule), {"__module__": __name__, "ops": TensorFlowOps})
     return register(cls)
 
 

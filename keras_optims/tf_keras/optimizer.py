@@ -17,13 +17,13 @@ import tensorflow as tf
 import tf_keras
 
 from keras_optims import hyperparameters as checks
-from keras_optims.course_optimizer import CourseOptimizerMixin
-from keras_optims.tensorflow_backend import Slot
+from keras_optims.algorithm import Algorithm
+from keras_optims.backends.tensorflow import Slot, VariableUpdate
 
 Schedule = tf_keras.optimizers.schedules.LearningRateSchedule
 
 
-class CourseOptimizer(CourseOptimizerMixin, tf_keras.optimizers.Optimizer):
+class TFKerasOptimizer(Algorithm, tf_keras.optimizers.Optimizer):
     """Base class of the course optimizers for tf_keras."""
 
     def __init__(self, learning_rate, hyperparameters, jit_compile=True, fused=None, name=None, **kwargs):
@@ -39,11 +39,12 @@ class CourseOptimizer(CourseOptimizerMixin, tf_keras.optimizers.Optimizer):
         super().__init__(name=name or type(self).__name__, jit_compile=jit_compile, **kwargs)
         self._learning_rate = self._build_learning_rate(learning_rate)
         self.jit_compile = jit_compile  # tf_keras sets False without a GPU
-        self._set_hyperparameters(hyperparameters, jit_compile, fused)
+        self._fix_hyperparameters(hyperparameters, fused)
+        self._updater = VariableUpdate(self.bound_rule(), jit_compile=jit_compile, fused=fused)
 
     def _update_step_xla(self, gradient, variable, key):
         # tf_keras's per-variable XLA wrapper; the package's own XLA update
-        # (VariableUpdate) replaces it.
+        # (`VariableUpdate`) replaces it.
         return self._update_step(gradient, variable)
 
     def _build_learning_rate(self, learning_rate):
@@ -65,7 +66,7 @@ class CourseOptimizer(CourseOptimizerMixin, tf_keras.optimizers.Optimizer):
 
     def update_step(self, gradient, variable):
         slots = tuple(Slot(self.get_slot(variable, name), 0) for name in self.slot_names)
-        self._variable_update(variable, gradient, slots, self.learning_rate, self.iterations + 1)
+        self._updater(variable, gradient, slots, self.learning_rate, self.iterations + 1)
 
     def get_config(self):
         config = super().get_config()
@@ -78,3 +79,16 @@ class CourseOptimizer(CourseOptimizerMixin, tf_keras.optimizers.Optimizer):
             }
         )
         return config
+
+
+class TensorFlowOps:
+    """The `keras.ops` functions the epoch schedules use, as TensorFlow ops:
+    what the tf_keras schedules compute with, whatever Keras 3's backend."""
+
+    floor_divide = staticmethod(tf.math.floordiv)
+    cast = staticmethod(tf.cast)
+    convert_to_tensor = staticmethod(tf.convert_to_tensor)
+    power = staticmethod(tf.pow)
+    sqrt = staticmethod(tf.sqrt)
+    sum = staticmethod(tf.reduce_sum)
+    take = staticmethod(tf.gather)

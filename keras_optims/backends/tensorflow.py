@@ -1,4 +1,5 @@
-"""Everything TensorFlow-specific about applying a rule to variables.
+"""The TensorFlow backend: everything TensorFlow-specific about applying a
+rule to variables, for Keras 3 on TensorFlow and for tf_keras.
 
 The optimizer classes (both Keras flavours) hand a rule from `rules.py` to a
 `VariableUpdate`, which runs it on TensorFlow variables one of three ways:
@@ -45,6 +46,7 @@ import tensorflow as tf
 from tensorflow.python.ops import control_flow_util
 
 from keras_optims import native, rules
+from keras_optims.saved_state import LARGE
 
 
 def checked_gradient(gradient, variable):
@@ -66,10 +68,15 @@ def checked_gradient(gradient, variable):
     return gradient
 
 
-class TensorMath:
-    """The two operations `rules.py` asks of a tensor library."""
+class Math:
+    """The operations `rules.py` asks of a tensor library, for TensorFlow."""
 
     sqrt = staticmethod(tf.sqrt)
+
+    @staticmethod
+    def one_minus_power(beta, t):
+        """1 − βᵗ (`t` is a float64 tensor here, so is the result)."""
+        return 1.0 - beta**t
 
     @staticmethod
     def like(x, reference):
@@ -192,7 +199,7 @@ class VariableUpdate:
             *(slot.read(variable) for slot in slots),
             lr=learning_rate,
             t=step,
-            math=TensorMath,
+            math=Math,
         )
 
     def _update(self, variables, gradients, slots, learning_rate, step):
@@ -261,7 +268,7 @@ class VariableUpdate:
 
     def scalars(self, learning_rate, step):
         """The rule's per-step scalars as one float64 vector."""
-        values = self._scalars(lr=learning_rate, t=step, math=TensorMath, **self._rule.keywords)
+        values = self._scalars(lr=learning_rate, t=step, math=Math, **self._rule.keywords)
         return tf.stack([as_float64(value) for value in values])
 
     def __call__(self, variable, gradient, slots, learning_rate, step):
@@ -304,3 +311,97 @@ class VariableUpdate:
                 learning_rate,
                 step,
             )
+
+
+
+def tf_variable(variable):
+    """The `tf.Variable` behind a Keras 3 variable (a tf.Variable as it is)."""
+    import keras
+
+    return variable.value if isinstance(variable, keras.Variable) else variable
+
+
+class Updater(VariableUpdate):
+    """The Keras 3 optimizers' updater on TensorFlow: a `VariableUpdate`
+    that also lays out the slots.
+
+    Slots of variables under `LARGE` elements share one flat buffer per slot
+    and dtype (optimizer variables ``v``, ``s``; ``v_float32``, … when the
+    model mixes dtypes), each variable's part at a fixed offset, one
+    variable after the other in the order of ``optimizer.build``: a step then
+    passes two buffers instead of two variables per small model variable
+    into the ``tf.function`` and the fused kernel (each captured variable
+    costs every call a few µs). A larger variable keeps slot variables of
+    its own (``dense_kernel_v``), which XLA updates in place (it would copy
+    a large flat buffer).
+
+    What is saved does not depend on this layout: `slot_arrays` gives one
+    slot per model variable, as `backends.PerVariableUpdater` lays them out
+    (`keras_optims.saved_state`).
+    """
+
+    def __init__(self, rule, slot_names, jit_compile=True, fused=None):
+        super().__init__(rule, jit_compile=jit_compile, fused=fused)
+        self.slot_names = tuple(slot_names)
+
+    def build(self, optimizer, variables):
+        import keras
+
+        self._places, totals = [], {}
+        for variable in variables:
+            if size_of(variable) >= LARGE:
+                self._places.append(None)
+                continue
+            dtype = keras.backend.standardize_dtype(variable.dtype)
+            self._places.append((dtype, totals.get(dtype, 0)))
+            totals[dtype] = totals.get(dtype, 0) + size_of(variable)
+        self._buffers = {}
+        for name in self.slot_names:
+            buffers = {}
+            for dtype, total in totals.items():
+                buffers[dtype] = optimizer.add_variable(
+                    shape=(total,), initializer="zeros", dtype=dtype,
+                    name=name if len(totals) == 1 else f"{name}_{dtype}",
+                )
+            for index, variable in enumerate(variables):
+                if self._places[index] is None:
+                    buffers[index] = optimizer.add_variable_from_reference(variable, name)
+            self._buffers[name] = buffers
+
+    def slots_of(self, index):
+        """The `Slot`s of the model variable at `index`, in `slot_names` order."""
+        place = self._places[index]
+        if place is None:
+            return tuple(Slot(tf_variable(self._buffers[name][index]), 0) for name in self.slot_names)
+        dtype, offset = place
+        return tuple(Slot(tf_variable(self._buffers[name][dtype]), offset) for name in self.slot_names)
+
+    def slot_value(self, optimizer, variable, name):
+        index = optimizer._get_variable_index(variable)
+        return self.slots_of(index)[self.slot_names.index(name)].read(tf_variable(variable))
+
+    def apply(self, optimizer, gradients, variables, learning_rate):
+        variables = [tf_variable(v) for v in variables]
+        slots = [self.slots_of(optimizer._get_variable_index(v)) for v in variables]
+        self.update_all(variables, gradients, slots, learning_rate, optimizer.iterations + 1)
+
+    def per_replica(self):
+        """Whether Keras's own per-replica update must run (under a
+        `tf.distribute` strategy: one `update_step` per variable)."""
+        return tf.distribute.has_strategy()
+
+    def slot_arrays(self, optimizer):
+        """Every slot as a NumPy array in the model variable's shape: ``v``,
+        ``s`` of the first model variable, then of the second, …"""
+        arrays = []
+        for index, variable in enumerate(optimizer._trainable_variables):
+            arrays += [slot.read(tf_variable(variable)).numpy() for slot in self.slots_of(index)]
+        return arrays
+
+    def assign_slots(self, optimizer, arrays):
+        """Writes `arrays` (as `slot_arrays` gives them) into the slots."""
+        remaining = iter(arrays)
+        for index, variable in enumerate(optimizer._trainable_variables):
+            variable = tf_variable(variable)
+            for slot in self.slots_of(index):
+                slot.assign(variable, tf.constant(next(remaining), dtype=variable.dtype))

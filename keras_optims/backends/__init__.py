@@ -1,0 +1,139 @@
+"""How an update is applied, one module per Keras 3 backend.
+
+The rules (`keras_optims.rules`) are written once; each backend module
+supplies only what differs between tensor libraries:
+
+- ``Math``: the few operations a rule asks of a tensor library
+  (``sqrt``, ``like``: a scalar in another tensor's dtype, and
+  ``one_minus_power``: 1 − βᵗ for the bias corrections);
+- ``Updater``: creates the slots when the optimizer is built, reads a
+  variable's slot, and applies a rule to every (gradient, variable) pair of
+  a step.
+
+| backend | module | how a step runs |
+| --- | --- | --- |
+| TensorFlow | `backends.tensorflow` | the fused CPU kernel (`keras_optims.native`), XLA elsewhere; small variables' slots in flat buffers |
+| JAX | `backends.jax` | inside Keras's jitted train step (one XLA program); one slot variable per model variable |
+| PyTorch | `backends.torch` | multi-tensor `torch._foreach_*` ops over all variables of a dtype and device |
+
+Only the module of the backend in use is imported, so under JAX or PyTorch
+TensorFlow is never imported.
+"""
+
+import importlib
+
+import keras
+import numpy as np
+
+SUPPORTED = ("tensorflow", "jax", "torch")
+
+
+def name():
+    """The Keras backend in use."""
+    return keras.backend.backend()
+
+
+def check_supported():
+    """The backend's name, or a ValueError naming it and the supported ones."""
+    backend = name()
+    if backend not in SUPPORTED:
+        raise ValueError(
+            f"keras_optims runs on the Keras backends {', '.join(SUPPORTED)}; the current "
+            f"backend is {backend!r}. Set KERAS_BACKEND to one of them before importing keras."
+        )
+    return backend
+
+
+def current():
+    """The module of the backend in use (see the table above)."""
+    return importlib.import_module(f"keras_optims.backends.{check_supported()}")
+
+
+def float64_available():
+    """Whether float64 tensors exist: always, except under JAX without
+    ``jax_enable_x64`` (JAX then makes every float64 a float32)."""
+    if name() == "jax":
+        import jax
+
+        return bool(jax.config.jax_enable_x64)
+    return True
+
+
+def scalar_dtype():
+    """The dtype of learning rates, steps and per-step scalars: float64
+    where it exists (see `float64_available`)."""
+    return "float64" if float64_available() else "float32"
+
+
+def check_variable_and_gradient(variable, gradient_shape):
+    """Raises for a variable the rules cannot update (not floating point) or
+    a gradient whose shape is not the variable's (the rule would broadcast
+    it silently). `gradient_shape` may hold None for unknown dimensions."""
+    name = getattr(variable, "path", None) or variable.name.split(":")[0]
+    dtype = keras.backend.standardize_dtype(variable.dtype)
+    if "float" not in dtype:
+        raise TypeError(
+            f"The course optimizers update floating-point variables; variable {name!r} has dtype {dtype}."
+        )
+    shape = tuple(gradient_shape)
+    if None not in shape and shape != tuple(variable.shape):
+        raise ValueError(
+            f"The gradient of variable {name!r} has shape {shape}, "
+            f"but the variable has shape {tuple(variable.shape)}; they must be equal."
+        )
+
+
+class PerVariableUpdater:
+    """What the JAX and PyTorch updaters share: one slot variable per model
+    variable and course symbol, created the way Keras's built-ins create
+    theirs (`add_optimizer_variables`: the slots of one variable next to each
+    other, ``v``, ``s`` of the first variable, then of the second, …), named
+    ``<variable>_v``. This is also the order in which every backend saves
+    its slots (`keras_optims.saved_state`). Subclasses implement `apply`.
+
+    Args:
+        rule: a function of `rules.py` with its hyperparameters bound.
+        slot_names: the course symbols of its slots, in the rule's order.
+        jit_compile: the TensorFlow backend's switch; no effect here.
+        fused: None, True or False: whether a backend's fused kernel may
+            (None), must (True) or must not (False) be used, where it has one
+            that computes the rule (`fused_refusal` says why not).
+    """
+
+    def __init__(self, rule, slot_names, jit_compile=True, fused=None):
+        refusal = self.fused_refusal(rule)
+        if fused and refusal:
+            raise ValueError(f"Argument `fused` cannot be True here: {refusal}. Received: fused=True")
+        self.rule = rule
+        self.slot_names = tuple(slot_names)
+        self.fused = fused
+        self._by_index = []
+
+    @staticmethod
+    def fused_refusal(rule):
+        """Why `fused=True` cannot be honoured for `rule` (None if it can)."""
+        return f"the fused kernels are the TensorFlow backend's, and the backend is {name()}"
+
+    def build(self, optimizer, variables):
+        if self.slot_names:
+            created = optimizer.add_optimizer_variables(variables, list(self.slot_names))
+            self._by_index = list(zip(*created))
+        else:
+            self._by_index = [() for _ in variables]
+
+    def slots_of(self, optimizer, variable):
+        """The slot variables of a model variable, in `slot_names` order."""
+        return self._by_index[optimizer._get_variable_index(variable)]
+
+    def slot_value(self, optimizer, variable, name):
+        return self.slots_of(optimizer, variable)[self.slot_names.index(name)].value
+
+    def slot_arrays(self, optimizer):
+        return [np.asarray(slot.numpy()) for slots in self._by_index for slot in slots]
+
+    def assign_slots(self, optimizer, arrays):
+        for slot, value in zip((slot for slots in self._by_index for slot in slots), arrays):
+            slot.assign(value)
+
+    def apply(self, optimizer, gradients, variables, learning_rate):
+        raise NotImplementedError
