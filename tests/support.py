@@ -4,6 +4,8 @@ tolerances every numeric comparison uses, with their reasons."""
 import numpy as np
 import keras
 
+from keras_optims.verification.harness import Driver
+
 # Hand-computed expectations are evaluated in float64 NumPy from the same
 # (dtype-rounded) inputs; the optimizer runs in `dtype`.
 #
@@ -22,28 +24,21 @@ def tensor(x, dtype):
 
 
 def run_steps(optimizer, W0, gradients, dtype):
-    """Applies `gradients` one by one to a variable starting at `W0`, with a
-    Keras 3 optimizer on a Keras variable or a tf_keras one on a tf.Variable.
+    """Applies `gradients` one by one to a variable starting at `W0` (with the
+    verification suite's step driver: a Keras 3 optimizer on a Keras
+    variable, a tf_keras one on a tf.Variable).
 
     Returns (W after each step, {slot name: value after each step}), as
     float64 arrays with a leading step axis.
     """
-    keras2 = type(optimizer).__module__.startswith(("tf_keras", "keras_optims.tf_keras"))
-    if keras2:
-        import tensorflow as tf
-
-        W = tf.Variable(np.asarray(W0, dtype=dtype), name="W")
-    else:
-        W = keras.Variable(np.asarray(W0, dtype=dtype), name="W")
-    trajectory, slots = [], {name: [] for name in getattr(optimizer, "slot_names", ())}
+    driver = Driver(optimizer, getattr(optimizer, "slot_names", ())).start([np.asarray(W0)], dtype)
+    trajectory, slots = [], {name: [] for name in driver.slots}
     for g in gradients:
-        if keras2:
-            optimizer.apply_gradients([(tf.constant(np.asarray(g, dtype=dtype)), W)])
-        else:
-            optimizer.apply([tensor(g, dtype)], [W])
-        trajectory.append(np.array(W.numpy(), dtype=np.float64))
+        driver.apply([np.asarray(g)])
+        weights, values = driver.state()
+        trajectory.append(weights[0].astype(np.float64))
         for name in slots:
-            slots[name].append(np.array(keras.ops.convert_to_numpy(optimizer.get_slot(W, name)), np.float64))
+            slots[name].append(values[name][0].astype(np.float64))
     return np.array(trajectory), {k: np.array(v) for k, v in slots.items()}
 
 

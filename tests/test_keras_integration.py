@@ -6,6 +6,7 @@ import pytest
 
 import keras
 import keras_optims
+from keras_optims.verification.harness import Driver
 from registry import CASE_IDS, CASES, make, spec
 from support import RTOL, assert_steps_close, random_gradients, run_steps, tensor
 
@@ -23,18 +24,18 @@ def gradient_sequence(steps, dtype="float32", seed=0):
 def run_mode(optimizer, mode, grads, dtype="float32"):
     """Runs `grads` through `optimizer` in one execution mode; returns the
     variables and slots after each step as lists of arrays."""
-    variables = [keras.Variable(np.linspace(-1, 1, np.prod(s)).reshape(s).astype(dtype)) for s in SHAPES]
-    apply = lambda gs: optimizer.apply(gs, variables)  # noqa: E731
-    if mode == "tf.function":
-        apply = tf.function(apply)
-    elif mode == "tf.function(jit_compile=True)":
-        apply = tf.function(apply, jit_compile=True)
+    wrap = {
+        "eager": None,
+        "tf.function": tf.function,
+        "tf.function(jit_compile=True)": lambda step: tf.function(step, jit_compile=True),
+    }[mode]
+    driver = Driver(optimizer, optimizer.slot_names, wrap=wrap)
+    driver.start([np.linspace(-1, 1, np.prod(s)).reshape(s) for s in SHAPES], dtype)
     history = []
     for gs in grads:
-        apply([tf.constant(g) for g in gs])
-        state = [v.numpy().copy() for v in variables]
-        state += [optimizer.get_slot(v, n).numpy().copy() for v in variables for n in optimizer.slot_names]
-        history.append(state)
+        driver.apply(gs)
+        weights, slots = driver.state()
+        history.append(weights + [slots[n][i] for i in range(len(SHAPES)) for n in optimizer.slot_names])
     return history
 
 

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 import keras
 from keras_optims import native
+from keras_optims.verification.harness import Driver
 from registry import CASE_IDS, CASES, make
 
 # Sizes chosen so that one variable spans several of the kernel's pieces of
@@ -22,15 +23,13 @@ SHAPES = [(70_001,), (3, 5), (1,), (257, 130)]
 
 def trajectories(optimizer, dtype, steps=8, seed=3):
     rng = np.random.default_rng(seed)
-    variables = [keras.Variable(rng.standard_normal(s).astype(dtype)) for s in SHAPES]
+    driver = Driver(optimizer, optimizer.slot_names).start([rng.standard_normal(s) for s in SHAPES], dtype)
     out = []
     for _ in range(steps):
         # Gradients over six orders of magnitude, so ε matters for some elements.
-        grads = [tf.constant((rng.standard_normal(s) * 10.0 ** rng.integers(-6, 1, s)).astype(dtype)) for s in SHAPES]
-        optimizer.apply(grads, variables)
-        state = [v.numpy().copy() for v in variables]
-        state += [optimizer.get_slot(v, n).numpy().copy() for v in variables for n in optimizer.slot_names]
-        out.append(state)
+        driver.apply([rng.standard_normal(s) * 10.0 ** rng.integers(-6, 1, s) for s in SHAPES])
+        weights, slots = driver.state()
+        out.append(weights + [slots[n][i] for i in range(len(SHAPES)) for n in optimizer.slot_names])
     return out
 
 

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from keras_optims.verification import reference
-from keras_optims.verification.harness import KerasDriver, Report, compare_steps
+from keras_optims.verification.harness import Driver, Report, compare_steps
 from keras_optims.verification.tolerances import UNIT_ROUNDOFF
 
 # Values exact in float32: Keras casts Python hyperparameters through float32
@@ -39,7 +39,7 @@ def constant(alpha):
 
 def _keras(name, make, step, slots, state, dtype, steps, **hyper):
     return compare_steps(
-        name, KerasDriver(make(), slots), functools.partial(step, **hyper), steps, dtype,
+        name, Driver(make(), slots), functools.partial(step, **hyper), steps, dtype,
         state=state, lr_at=constant(ALPHA),
     )
 
@@ -73,31 +73,6 @@ def keras_adam(dtype, steps):
     return main, control
 
 
-class TFKerasDriver:
-    """Runs a tf_keras (Keras 2) optimizer on tf.Variables."""
-
-    def __init__(self, optimizer, slots):
-        self.optimizer, self.slots = optimizer, slots
-
-    def start(self, weights, dtype):
-        import tensorflow as tf
-
-        self.dtype, self.tf = dtype, tf
-        self.variables = [tf.Variable(w.astype(dtype)) for w in weights]
-
-    def apply(self, grads):
-        tensors = [self.tf.constant(g.astype(self.dtype)) for g in grads]
-        self.optimizer.apply_gradients(zip(tensors, self.variables))
-
-    def state(self):
-        opt = self.optimizer
-        slots = {
-            symbol: [getattr(opt, attribute)[opt._index_dict[opt._var_key(v)]].numpy() for v in self.variables]
-            for symbol, attribute in self.slots.items()
-        }
-        return [v.numpy() for v in self.variables], slots
-
-
 def tf_keras_adam_adaptive_epsilon(dtype, steps):
     """tf_keras Adam(adaptive_epsilon=True) is the course's Adam."""
     import tf_keras
@@ -108,7 +83,7 @@ def tf_keras_adam_adaptive_epsilon(dtype, steps):
     def run(adaptive):
         opt = tf_keras.optimizers.Adam(ALPHA, beta_1=BETA, beta_2=BETA_2, epsilon=EPS, adaptive_epsilon=adaptive)
         name = f"tf_keras Adam(adaptive_epsilon={adaptive})"
-        return compare_steps(name, TFKerasDriver(opt, slots), step, steps, dtype, state=("v", "s"), lr_at=constant(ALPHA))
+        return compare_steps(name, Driver(opt, slots), step, steps, dtype, state=("v", "s"), lr_at=constant(ALPHA))
 
     return run(True), run(False)
 

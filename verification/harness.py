@@ -95,34 +95,64 @@ def normwise_errors(actual, desired, scale=None):
     return absolute, absolute / scale
 
 
-class KerasDriver:
-    """Runs a Keras 3 optimizer on Keras variables.
+class Driver:
+    """Runs a Keras optimizer step by step and reads back W and its slots:
+    the one step driver of the verification suite and the test suite.
 
-    `slots` maps course symbols to the optimizer's slot lists: by default our
-    `get_slot(variable, symbol)`; for a Keras built-in, e.g.
-    `{"s": "_velocities"}` reads `optimizer._velocities[index of variable]`.
+    Keras 3 optimizers (ours, Keras's, a user's; any backend) run on Keras
+    variables with `optimizer.apply`, tf_keras optimizers on tf.Variables
+    with `apply_gradients`.
+
+    Args:
+        optimizer: the optimizer to drive.
+        slots: the slots to read, by course symbol: a sequence of symbols
+            (read with the optimizer's `get_slot(variable, symbol)`), or a
+            dict symbol -> attribute holding one variable per model variable
+            (Keras's convention, e.g. ``{"s": "_velocities"}``).
+        wrap: optional function wrapping the step before it runs (e.g.
+            ``tf.function``), called with the step function.
     """
 
-    def __init__(self, optimizer, slots=()):
+    def __init__(self, optimizer, slots=(), wrap=None):
         self.optimizer = optimizer
-        self.slots = slots if isinstance(slots, dict) else {s: None for s in slots}
+        self.slots = dict(slots) if isinstance(slots, dict) else {s: None for s in slots}
+        self.tf_keras = type(optimizer).__module__.startswith(("tf_keras", "keras_optims.tf_keras"))
+        self.wrap = wrap
+
+    def start(self, weights, dtype):
+        """New variables holding `weights` (arrays) in `dtype`."""
+        self.dtype = dtype
+        if self.tf_keras:
+            import tensorflow as tf
+
+            self.variables = [tf.Variable(np.asarray(w).astype(dtype)) for w in weights]
+            step = lambda grads: self.optimizer.apply_gradients(zip(grads, self.variables))  # noqa: E731
+        else:
+            self.variables = [keras.Variable(np.asarray(w).astype(dtype)) for w in weights]
+            step = lambda grads: self.optimizer.apply(grads, self.variables)  # noqa: E731
+        self._step = self.wrap(step) if self.wrap else step
+        return self
+
+    def apply(self, grads):
+        """One step with `grads` (arrays, one per variable)."""
+        self._step([keras.ops.convert_to_tensor(np.asarray(g).astype(self.dtype)) for g in grads]
+                   if not self.tf_keras else [self._tf_constant(g) for g in grads])
+
+    def _tf_constant(self, g):
+        import tensorflow as tf
+
+        return tf.constant(np.asarray(g).astype(self.dtype))
 
     def _slot(self, variable, symbol):
         attribute = self.slots[symbol]
         if attribute is None:
             return self.optimizer.get_slot(variable, symbol)
-        return getattr(self.optimizer, attribute)[self.optimizer._get_variable_index(variable)]
-
-    def start(self, weights, dtype):
-        self.dtype = dtype
-        self.variables = [keras.Variable(w.astype(dtype)) for w in weights]
-
-    def apply(self, grads):
-        tensors = [keras.ops.convert_to_tensor(g.astype(self.dtype)) for g in grads]
-        self.optimizer.apply(tensors, self.variables)
+        optimizer = self.optimizer
+        index = optimizer._index_dict[optimizer._var_key(variable)] if self.tf_keras else optimizer._get_variable_index(variable)
+        return getattr(optimizer, attribute)[index]
 
     def state(self):
-        """[W per variable] and {slot: [value per variable]}."""
+        """([W per variable], {symbol: [slot per variable]}), as NumPy arrays."""
         weights = [np.array(v.numpy()) for v in self.variables]
         slots = {s: [np.array(keras.ops.convert_to_numpy(self._slot(v, s))) for v in self.variables] for s in self.slots}
         return weights, slots
@@ -204,7 +234,7 @@ def verify(optimizer, steps=100, dtype="float64", seed=0, name=None):
     lr_at = registry.learning_rate_reference(_learning_rate_of(fresh))
     return compare_steps(
         name or config["name"],
-        KerasDriver(fresh, spec.slots),
+        Driver(fresh, spec.slots),
         functools.partial(spec.step, **spec.arguments(config)),
         steps,
         dtype,

@@ -173,7 +173,7 @@ class VariableUpdate:
     """
 
     def __init__(self, rule, jit_compile=True, fused=None):
-        self._rule = rule
+        self.rule = rule
         self.jit_compile = jit_compile
         self.fused = fused
         # How many variable updates each path has run or traced ("fused",
@@ -181,8 +181,8 @@ class VariableUpdate:
         self.paths = collections.Counter()
         self._kernel, self._scalars = rules.fused_kernel(rule.func, rule.keywords)
         self._compiled = tf.function(self._update, jit_compile=True, autograph=False)
-        if fused and self._kernel is None:
-            raise ValueError(f"fused=True, but the fused CPU kernel has no form of {rule.func.__name__}.")
+        if fused and self.fused_refusal(rule):
+            raise ValueError(f"fused=True, but {self.fused_refusal(rule)}.")
         if fused:
             try:
                 native.load()
@@ -192,8 +192,15 @@ class VariableUpdate:
                     "fused=None (the default) runs the update with XLA where the kernel is unavailable."
                 ) from None
 
+    @staticmethod
+    def fused_refusal(rule):
+        """Why `fused=True` cannot be honoured for `rule` (None if it can:
+        the kernel has a form of each rule of `rules.py`)."""
+        kernel, _ = rules.fused_kernel(rule.func, rule.keywords)
+        return None if kernel else f"the fused CPU kernel has no form of {rule.func.__name__}"
+
     def _new_values(self, variable, gradient, slots, learning_rate, step):
-        return self._rule(
+        return self.rule(
             variable.read_value(),
             gradient,
             *(slot.read(variable) for slot in slots),
@@ -268,7 +275,7 @@ class VariableUpdate:
 
     def scalars(self, learning_rate, step):
         """The rule's per-step scalars as one float64 vector."""
-        values = self._scalars(lr=learning_rate, t=step, math=Math, **self._rule.keywords)
+        values = self._scalars(lr=learning_rate, t=step, math=Math, **self.rule.keywords)
         return tf.stack([as_float64(value) for value in values])
 
     def __call__(self, variable, gradient, slots, learning_rate, step):
