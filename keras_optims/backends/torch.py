@@ -96,6 +96,19 @@ def scalar(value, device):
     return torch.as_tensor(value).to(dtype=torch.float64, device=device)
 
 
+def _tensor_reader():
+    """A function from a Keras variable to its torch tensor. Outside a
+    stateless scope that is the variable's own tensor, read directly: the
+    `value` property costs a few µs per call (scope and device checks),
+    which over hundreds of variables per step would cost more than the
+    update itself."""
+    from keras.src.backend.common.stateless_scope import in_stateless_scope
+
+    if in_stateless_scope():
+        return lambda variable: variable.value
+    return lambda variable: variable._value
+
+
 def _course_adam(rule):
     """Whether `rule` is course Adam (ε added to √ŝ), which torch's fused
     Adam kernel computes."""
@@ -125,20 +138,27 @@ class Updater(backends.PerVariableUpdater):
         # A copy: the slot variable's tensor is updated in place by every step.
         return super().slot_value(optimizer, variable, name).detach().clone()
 
+    def build(self, optimizer, variables):
+        for variable in variables:
+            backends.check_variable_and_gradient(variable, variable.shape)  # floating point
+        super().build(optimizer, variables)
+
     @torch.no_grad()
     def apply(self, optimizer, gradients, variables, learning_rate):
-        groups = {}
+        tensor_of = _tensor_reader()
+        groups = {}  # (dtype, device) -> [(gradient, W, [slot tensors])]
         for gradient, variable in zip(gradients, variables):
-            backends.check_variable_and_gradient(variable, tuple(gradient.shape))
-            value = variable.value
-            groups.setdefault((value.dtype, value.device), []).append((gradient, variable))
+            W = tensor_of(variable)
+            if tuple(gradient.shape) != tuple(W.shape):
+                backends.check_variable_and_gradient(variable, tuple(gradient.shape))  # raises
+            slots = [tensor_of(slot) for slot in self.slots_of(optimizer, variable)]
+            groups.setdefault((W.dtype, W.device), []).append((gradient, W, slots))
         step = optimizer.iterations + 1
         fused = self.fused is not False and _course_adam(self.rule)
-        for (dtype, device), pairs in groups.items():
-            W = Tensors(variable.value for _, variable in pairs)
-            dW = Tensors(torch.as_tensor(gradient, device=device).to(dtype) for gradient, _ in pairs)
-            slots = [self.slots_of(optimizer, variable) for _, variable in pairs]
-            old = [Tensors(s[k].value for s in slots) for k in range(len(self.slot_names))]
+        for (dtype, device), members in groups.items():
+            W = Tensors(W for _, W, _ in members)
+            dW = Tensors(torch.as_tensor(gradient, device=device).to(dtype) for gradient, _, _ in members)
+            old = [Tensors(slots[k] for _, _, slots in members) for k in range(len(self.slot_names))]
             lr, t = scalar(learning_rate, device), scalar(step, device)
             if fused:
                 self._fused_adam(W, dW, *old, lr=lr, t=t)
