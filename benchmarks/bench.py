@@ -3,6 +3,9 @@ and the memory-bandwidth floor, measured in one process.
 
     python benchmarks/bench.py [--quick] [--repeats N] [--json PATH]
 
+Runs under the TensorFlow backend; then `backends.py` in a new process per
+backend (JAX, PyTorch, where installed) for their Adam rows.
+
 Prints a table and writes JSON (default benchmarks/results/latest.json).
 Every case is timed in the same run, interleaved (one call of each case per
 round; the TensorFlow cases, then torch's, then the floor, so that one
@@ -33,11 +36,14 @@ Cases per optimizer (each with default arguments):
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -204,7 +210,7 @@ def step_benchmark(shape_name, quick, repeats):
             "variables": len(variable_shapes),
             "ms": {k: (None if v is None else v * 1e3) for k, v in times.items()},
             "skipped": notes,
-            "ours_paths": dict(ours_opt._variable_update.paths),
+            "ours_paths": dict(ours_opt._updater.paths),
             "keras_over_ours": times["keras"] / times["ours"],
             "keras_over_ours_xla": times["keras"] / times["ours xla"],
             "keras_over_ours_10_steps_per_call": times["keras/10"] / times["ours/10"],
@@ -252,6 +258,56 @@ def fit_benchmark(quick, repeats):
     rates = {k: statistics.median(v) for k, v in samples.items()}
     params = nets["ours"].count_params()
     return {"parameters": params, "steps_per_second": rates, "ours_over_keras": rates["ours"] / rates["keras"]}
+
+
+def other_backends(quick, repeats):
+    """The rows of `backends.py` for JAX and PyTorch, each run in a new
+    process with KERAS_BACKEND set (a backend whose package is missing is
+    left out)."""
+    results = []
+    for backend in ("jax", "torch"):
+        if importlib.util.find_spec(backend) is None:
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "rows.json"
+            command = [sys.executable, str(Path(__file__).with_name("backends.py")), "--repeats", str(repeats), "--json", str(out)]
+            done = subprocess.run(command + (["--quick"] if quick else []), env={**os.environ, "KERAS_BACKEND": backend},
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"benchmarks/backends.py under {backend} failed:\n{done.stderr[-2000:]}")
+            results.append(json.loads(out.read_text()))
+    return results
+
+
+def format_backends(tensorflow_rows, tensorflow_fit, others):
+    """One table of Adam per backend: ours, Keras's Adam, the peer."""
+    lines = [
+        "",
+        f"{'backend':<10} {'shape':<5} {'ours ms':>8} {'keras ms':>9} {'peer':<17} {'peer ms':>8} {'keras/ours':>10} {'ours/peer':>9}",
+    ]
+    for r in tensorflow_rows:
+        if r["optimizer"] == "Adam":
+            ms = r["ms"]
+            peer = ms.get("torch fused")
+            lines.append(
+                f"{'tensorflow':<10} {r['shape']:<5} {ms['ours']:>8.2f} {ms['keras']:>9.2f} {'torch fused adam':<17} "
+                f"{peer if peer is not None else float('nan'):>8.2f} {r['keras_over_ours']:>9.2f}× "
+                f"{(ms['ours'] / peer if peer else float('nan')):>8.2f}×"
+            )
+    for result in others:
+        for r in result["steps"]:
+            ms = r["ms"]
+            lines.append(
+                f"{r['backend']:<10} {r['shape']:<5} {ms['ours']:>8.2f} {ms['keras']:>9.2f} {r['peer']:<17} "
+                f"{ms[r['peer']]:>8.2f} {r['keras_over_ours']:>9.2f}× {r['ours_over_peer']:>8.2f}×"
+            )
+    lines.append("")
+    fits = [("tensorflow", tensorflow_fit)] + [(result["backend"], result["fit"]) for result in others]
+    for backend, fit in fits:
+        rates = fit["steps_per_second"]
+        lines.append(f"{backend:<10} model.fit: ours {rates['ours']:.1f} steps/s, keras {rates['keras']:.1f} steps/s, "
+                     f"ours/keras {fit['ours_over_keras']:.2f}×")
+    return "\n".join(lines)
 
 
 def format_table(rows, fit, floor_kind):
@@ -307,9 +363,11 @@ def main(argv=None):
         "tensorflow": tf.__version__,
         "devices": [d.device_type for d in tf.config.list_physical_devices()],
     }
-    print(format_table(rows, fit, floor_kind))
+    print(format_table(rows, fit, floor_kind), flush=True)
+    others = other_backends(args.quick, repeats)
+    print(format_backends(rows, fit, others))
     payload = {"machine": machine, "repeats": repeats, "quick": args.quick, "floor": floor_kind,
-               "steps": rows, "fit": fit}
+               "steps": rows, "fit": fit, "backends": others}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(payload, indent=2))
     print(f"\nwrote {args.json}")

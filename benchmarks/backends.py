@@ -1,0 +1,205 @@
+"""Adam on the Keras backend that KERAS_BACKEND names: keras_optims.Adam()
+vs that backend's keras.optimizers.Adam() and the backend's own library
+(optax.adam under jax.jit; torch.optim.Adam(fused=True)), measured in one
+process.
+
+    KERAS_BACKEND=jax python benchmarks/backends.py [--quick] [--repeats N] [--json PATH]
+
+`benchmarks/bench.py` runs it for JAX and PyTorch and prints its rows.
+
+One optimizer step, milliseconds (median over rounds, the cases
+interleaved, after warm-up), the way each runs in training:
+- JAX: a `jax.jit` function of the state that applies one step
+  (`optimizer.stateless_apply`, as inside Keras's compiled train step; the
+  state donated, as Keras does), and optax's `update` + `apply_updates`
+  jitted the same way;
+- PyTorch: `optimizer.apply(grads, variables)` (Keras's eager step) and
+  `torch.optim.Adam(fused=True).step()`.
+Each call ends when the device is done (`block_until_ready`, or a
+one-element read on PyTorch).
+
+Shapes: (a) 4 × (1000, 1000) + (1000,) float32 variables; (b) 100 × (100,
+100) + 100 × (100,) float32, as in bench.py. And `model.fit` steps per
+second on the MLP of bench.py (512-1024-512-10, batch 256), ours vs Keras's
+Adam.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import shapes  # noqa: E402
+
+
+def timed(cases, repeats, warmup=3):
+    """{name: median seconds per call}, the cases interleaved per round."""
+    for fn in cases.values():
+        for _ in range(warmup):
+            fn()
+    samples = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def jax_cases(variable_shapes):
+    import jax
+    import keras
+    import optax
+
+    import keras_optims
+
+    rng = np.random.default_rng(0)
+    grads = [jax.numpy.asarray(rng.standard_normal(s).astype("float32") * 1e-3) for s in variable_shapes]
+    weights = [rng.standard_normal(s).astype("float32") for s in variable_shapes]
+
+    def keras_case(optimizer):
+        variables = [keras.Variable(w) for w in weights]
+        optimizer.build(variables)
+        step = jax.jit(lambda t, s, g: optimizer.stateless_apply(s, g, t), donate_argnums=(0, 1))
+        state = {"t": [v.value for v in variables], "s": [v.value for v in optimizer.variables]}
+
+        def run():
+            state["t"], state["s"] = step(state["t"], state["s"], grads)
+            jax.block_until_ready(state["t"])
+
+        return run
+
+    transformation = optax.adam(0.001)
+
+    def optax_step(params, opt_state, g):
+        updates, opt_state = transformation.update(g, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    optax_jit = jax.jit(optax_step, donate_argnums=(0, 1))
+    params = [jax.numpy.asarray(w) for w in weights]
+    optax_state = {"p": params, "s": transformation.init(params)}
+
+    def optax_run():
+        optax_state["p"], optax_state["s"] = optax_jit(optax_state["p"], optax_state["s"], grads)
+        jax.block_until_ready(optax_state["p"])
+
+    return {
+        "ours": keras_case(keras_optims.Adam()),
+        "keras": keras_case(keras.optimizers.Adam()),
+        "optax adam": optax_run,
+    }
+
+
+def torch_cases(variable_shapes):
+    import keras
+    import torch
+
+    import keras_optims
+
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal(s).astype("float32") for s in variable_shapes]
+    grads = [torch.as_tensor(rng.standard_normal(s).astype("float32") * 1e-3) for s in variable_shapes]
+
+    def keras_case(optimizer):
+        variables = [keras.Variable(w) for w in weights]
+        optimizer.build(variables)
+
+        def run():
+            optimizer.apply(grads, variables)
+            variables[0].value.view(-1)[0].item()
+
+        return run
+
+    params = [torch.nn.Parameter(torch.as_tensor(w)) for w in weights]
+    for p, g in zip(params, grads):
+        p.grad = g
+    fused = torch.optim.Adam(params, lr=0.001, fused=True)
+
+    def torch_run():
+        fused.step()
+        params[0].view(-1)[0].item()
+
+    return {
+        "ours": keras_case(keras_optims.Adam()),
+        "keras": keras_case(keras.optimizers.Adam()),
+        "torch fused adam": torch_run,
+    }
+
+
+def fit_rates(quick, repeats):
+    """model.fit steps per second: ours vs Keras's Adam (bench.py's MLP)."""
+    import keras
+
+    import keras_optims
+
+    rng = np.random.default_rng(0)
+    width, steps = (16, 4) if quick else (1024, 40)
+    X = rng.standard_normal((256 * steps, 512)).astype("float32")
+    y = X[:, :10].copy()
+
+    def model(make):
+        keras.utils.set_random_seed(0)
+        net = keras.Sequential([
+            keras.Input((512,)), keras.layers.Dense(width, activation="relu"),
+            keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10),
+        ])
+        net.compile(optimizer=make(), loss="mse")
+        net.fit(X[:512], y[:512], batch_size=256, epochs=1, verbose=0)  # trace and compile
+        return net
+
+    nets = {"ours": model(keras_optims.Adam), "keras": model(keras.optimizers.Adam)}
+    samples = {name: [] for name in nets}
+    for _ in range(max(repeats // 10, 2)):
+        for name, net in nets.items():
+            start = time.perf_counter()
+            net.fit(X, y, batch_size=256, epochs=1, verbose=0)
+            samples[name].append(steps / (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats (a smoke test)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 40; 3 with --quick)")
+    parser.add_argument("--json", help="write the rows as JSON")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (3 if args.quick else 40)
+
+    import keras
+
+    backend = keras.backend.backend()
+    make_cases = {"jax": jax_cases, "torch": torch_cases}.get(backend)
+    if make_cases is None:
+        parser.error(f"runs under KERAS_BACKEND=jax or torch, not {backend!r} (bench.py measures TensorFlow)")
+    rows = []
+    for shape_name in ("a", "b"):
+        ms = {k: v * 1e3 for k, v in timed(make_cases(shapes(shape_name, args.quick)), repeats).items()}
+        peer = next(k for k in ms if k not in ("ours", "keras"))
+        rows.append({
+            "backend": backend, "shape": shape_name, "ms": ms, "peer": peer,
+            "keras_over_ours": ms["keras"] / ms["ours"], "ours_over_peer": ms["ours"] / ms[peer],
+        })
+    rates = fit_rates(args.quick, repeats)
+    fit = {"steps_per_second": rates, "ours_over_keras": rates["ours"] / rates["keras"]}
+    for row in rows:
+        print(
+            f"{backend:<6} {row['shape']:<5} ours {row['ms']['ours']:8.2f} ms  keras {row['ms']['keras']:8.2f} ms  "
+            f"{row['peer']} {row['ms'][row['peer']]:8.2f} ms  keras/ours {row['keras_over_ours']:5.2f}×  "
+            f"ours/{row['peer'].split()[0]} {row['ours_over_peer']:5.2f}×"
+        )
+    print(f"{backend:<6} fit   ours {rates['ours']:.1f} steps/s  keras {rates['keras']:.1f} steps/s  "
+          f"ours/keras {fit['ours_over_keras']:.2f}×")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"backend": backend, "repeats": repeats, "steps": rows, "fit": fit}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.exit(main())
