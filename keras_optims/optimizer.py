@@ -75,7 +75,7 @@ class KerasOptimizer(Algorithm, keras.optimizers.Optimizer):
     """
 
     def __init__(self, learning_rate, hyperparameters, jit_compile=True, fused=None, **kwargs):
-        backend = backends.check_supported()
+        updater = backends.current().Updater  # raises here for an unsupported backend
         learning_rate = checks.check_learning_rate(learning_rate)
         jit_compile = checks.check_boolean("jit_compile", jit_compile)
         fused = checks.check_optional_boolean("fused", fused)
@@ -88,12 +88,7 @@ class KerasOptimizer(Algorithm, keras.optimizers.Optimizer):
             self._use_exact_learning_rate(learning_rate)
         self.jit_compile = jit_compile
         self._fix_hyperparameters(hyperparameters, fused)
-        self._updater = self._make_updater(backend)
-
-    def _make_updater(self, backend):
-        return backends.current().Updater(
-            self.bound_rule(), self.slot_names, jit_compile=self.jit_compile, fused=self.fused
-        )
+        self._updater = updater(self.bound_rule(), self.slot_names, jit_compile=jit_compile, fused=fused)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

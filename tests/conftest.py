@@ -99,7 +99,6 @@ def optimizers(request):
 # Modules about TensorFlow alone, not collected under the other backends.
 TENSORFLOW_MODULES = [
     "test_benchmarks.py",  # benchmarks/bench.py times the TensorFlow paths
-    "test_docs.py",  # README snippets run as written (TensorFlow, tf_keras)
     "test_examples.py",
     "test_native.py",
     "test_reliability.py",  # tf.distribute, LossScaleOptimizer, BackupAndRestore on TensorFlow

@@ -64,6 +64,7 @@ def test_readme_pictures_exist_and_are_small():
         assert path.stat().st_size < 200 * 1024, f"{image} is over 200 kB"
 
 
+@pytest.mark.tensorflow
 def test_readme_tf_keras_snippet_runs():
     block = next(b for b in readme_python_blocks() if "keras_optims.tf_keras" in b)
     exec(block, {})  # noqa: S102

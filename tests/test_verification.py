@@ -137,6 +137,9 @@ def test_whole_suite_passes_quickly_and_writes_json(tmp_path, capsys):
     payload = json.loads(path.read_text())
     assert payload["passed"] and payload["counts"]["FAIL"] == 0
     assert payload["seconds"] < 60
+    backend = keras.backend.backend()
+    assert payload["backend"] == backend and "keras" in payload["versions"]
+    assert f"on the {backend} backend" in out
     names = [row["name"] for row in payload["rows"]]
     for section in ("optimizer:", "schedule:", "ewma:", "training", "gradient check:", "mini-batches:",
                     "equivalence:", "control:"):
@@ -166,3 +169,25 @@ def test_cli_exit_status_2_on_bad_arguments(argv, capsys):
 def test_cli_float32_run(capsys):
     assert cli.main(["--dtype", "float32", "--steps", "120", "--only", "optimizer"]) == 0
     assert "dtype float32, 120 steps" in capsys.readouterr().out
+
+
+@pytest.mark.tensorflow  # starts every backend itself; once is enough
+def test_cli_runs_each_backend_in_its_own_process(tmp_path):
+    """--backend all: one run per backend, each naming its backend; their JSON
+    combined, with one "passed" for all."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "all.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_optims.verification", "--backend", "all", "--only", "schedule",
+         "--steps", "10", "--json", str(path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    payload = json.loads(path.read_text())
+    assert payload["passed"] is True
+    assert [run["backend"] for run in payload["runs"]] == ["tensorflow", "jax", "torch"]
+    for run in payload["runs"]:
+        assert run["passed"] and run["counts"]["PASS"] > 0 and run["counts"]["FAIL"] == 0
+        assert f"on the {run['backend']} backend" in done.stdout

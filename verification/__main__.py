@@ -94,6 +94,8 @@ def run_here(args):
     """Runs the suite in this process, on the current backend."""
     import keras
 
+    from keras_optims import backends
+
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
@@ -101,7 +103,9 @@ def run_here(args):
         jax.config.update("jax_enable_x64", True)
     from keras_optims.verification import suite
 
-    print(f"keras_optims verification on the {backend} backend ({', '.join(f'{k} {v}' for k, v in versions(backend).items())})\n")
+    device = backends.device()
+    print(f"keras_optims verification on the {backend} backend, {device['kind']} ({device['name']}); "
+          f"{', '.join(f'{k} {v}' for k, v in versions(backend).items())}\n")
     rows, seconds = suite.run(args.steps, args.dtype, args.seed, args.only)
     print(format_table(rows))
     counts = {status: sum(r.status == status for r in rows) for status in ("PASS", "FAIL", "SKIP")}
@@ -109,7 +113,7 @@ def run_here(args):
           f"in {seconds:.1f} s (dtype {args.dtype}, {args.steps} steps)")
     if args.json:
         payload = {
-            "backend": backend, "versions": versions(backend),
+            "backend": backend, "device": device, "versions": versions(backend),
             "dtype": args.dtype, "steps": args.steps, "seed": args.seed, "seconds": seconds,
             "passed": counts["FAIL"] == 0, "counts": counts,
             "rows": [{**dataclasses.asdict(r), "name": r.name} for r in rows],

@@ -49,6 +49,33 @@ def current():
     return importlib.import_module(f"keras_optims.backends.{check_supported()}")
 
 
+def device():
+    """Where Keras computes on the current backend: ``{"kind": "cpu" | "gpu"
+    | …, "name": …}`` (JAX's default backend; PyTorch's CUDA device when
+    Keras uses one; TensorFlow's first GPU when it has one)."""
+    import platform
+
+    backend = name()
+    if backend == "jax":
+        import jax
+
+        first = jax.devices()[0]
+        return {"kind": jax.default_backend(), "name": getattr(first, "device_kind", str(first))}
+    if backend == "torch":
+        import torch
+        from keras.src.backend.torch.core import get_device
+
+        if str(get_device()).startswith("cuda"):
+            return {"kind": "gpu", "name": torch.cuda.get_device_name(0)}
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        if gpus:
+            return {"kind": "gpu", "name": gpus[0].name}
+    return {"kind": "cpu", "name": platform.processor() or platform.machine()}
+
+
 def float64_available():
     """Whether float64 tensors exist: always, except under JAX without
     ``jax_enable_x64`` (JAX then makes every float64 a float32)."""

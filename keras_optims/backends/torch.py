@@ -175,6 +175,8 @@ class Updater(backends.PerVariableUpdater):
         hyperparameters = self.rule.keywords
         torch._fused_adam_(
             W.items, dW.items, v.items, s.items, [], [t.to(torch.float32)] * len(W.items),
-            lr=lr, beta1=hyperparameters["beta_1"], beta2=hyperparameters["beta_2"],
+            # α as a Python float (a double): the kernels take a tensor α as
+            # float32 on some devices, which would round a float64 model's α.
+            lr=float(lr), beta1=hyperparameters["beta_1"], beta2=hyperparameters["beta_2"],
             weight_decay=0.0, eps=hyperparameters["epsilon"], amsgrad=False, maximize=False,
         )
