@@ -8,7 +8,8 @@ process.
 `benchmarks/bench.py` runs it for JAX and PyTorch and prints its rows.
 
 One optimizer step, milliseconds (median over rounds, the cases
-interleaved, after warm-up), the way each runs in training:
+interleaved, each call started with cold caches: bench.py's
+`time_interleaved`), the way each runs in training:
 - JAX: a `jax.jit` function of the state that applies one step
   (`optimizer.stateless_apply`, as inside Keras's compiled train step; the
   state donated, as Keras does), and optax's `update` + `apply_updates`
@@ -21,35 +22,19 @@ one-element read on PyTorch).
 Shapes: (a) 4 × (1000, 1000) + (1000,) float32 variables; (b) 100 × (100,
 100) + 100 × (100,) float32, as in bench.py. And `model.fit` steps per
 second on the MLP of bench.py (512-1024-512-10, batch 256), ours vs Keras's
-Adam.
+Adam (bench.py's `fit_benchmark`).
 """
 
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import shapes  # noqa: E402
-
-
-def timed(cases, repeats, warmup=3):
-    """{name: median seconds per call}, the cases interleaved per round."""
-    for fn in cases.values():
-        for _ in range(warmup):
-            fn()
-    samples = {name: [] for name in cases}
-    for _ in range(repeats):
-        for name, fn in cases.items():
-            start = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in samples.items()}
+from bench import fit_benchmark, shapes, time_interleaved  # noqa: E402
 
 
 def jax_cases(variable_shapes):
@@ -132,37 +117,6 @@ def torch_cases(variable_shapes):
     }
 
 
-def fit_rates(quick, repeats):
-    """model.fit steps per second: ours vs Keras's Adam (bench.py's MLP)."""
-    import keras
-
-    import keras_optims
-
-    rng = np.random.default_rng(0)
-    width, steps = (16, 4) if quick else (1024, 40)
-    X = rng.standard_normal((256 * steps, 512)).astype("float32")
-    y = X[:, :10].copy()
-
-    def model(make):
-        keras.utils.set_random_seed(0)
-        net = keras.Sequential([
-            keras.Input((512,)), keras.layers.Dense(width, activation="relu"),
-            keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10),
-        ])
-        net.compile(optimizer=make(), loss="mse")
-        net.fit(X[:512], y[:512], batch_size=256, epochs=1, verbose=0)  # trace and compile
-        return net
-
-    nets = {"ours": model(keras_optims.Adam), "keras": model(keras.optimizers.Adam)}
-    samples = {name: [] for name in nets}
-    for _ in range(max(repeats // 10, 2)):
-        for name, net in nets.items():
-            start = time.perf_counter()
-            net.fit(X, y, batch_size=256, epochs=1, verbose=0)
-            samples[name].append(steps / (time.perf_counter() - start))
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats (a smoke test)")
@@ -179,14 +133,14 @@ def main(argv=None):
         parser.error(f"runs under KERAS_BACKEND=jax or torch, not {backend!r} (bench.py measures TensorFlow)")
     rows = []
     for shape_name in ("a", "b"):
-        ms = {k: v * 1e3 for k, v in timed(make_cases(shapes(shape_name, args.quick)), repeats).items()}
+        ms = {k: v * 1e3 for k, v in time_interleaved(make_cases(shapes(shape_name, args.quick)), repeats).items()}
         peer = next(k for k in ms if k not in ("ours", "keras"))
         rows.append({
             "backend": backend, "shape": shape_name, "ms": ms, "peer": peer,
             "keras_over_ours": ms["keras"] / ms["ours"], "ours_over_peer": ms["ours"] / ms[peer],
         })
-    rates = fit_rates(args.quick, repeats)
-    fit = {"steps_per_second": rates, "ours_over_keras": rates["ours"] / rates["keras"]}
+    fit = fit_benchmark(args.quick, repeats)
+    rates = fit["steps_per_second"]
     for row in rows:
         print(
             f"{backend:<6} {row['shape']:<5} ours {row['ms']['ours']:8.2f} ms  keras {row['ms']['keras']:8.2f} ms  "
