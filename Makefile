@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench device-wheels install clean
 
 # torch is installed first at the CPU build this project's machines carry:
 # the `torch` extra's range then installs nothing more (on its own it would
@@ -38,6 +38,21 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# What a GPU machine without network and without TensorFlow lacks to run
+# benchmarks/device_check.py, as wheels for CPython 3.12 on manylinux x86-64
+# in .wheels/: Keras (the version installed here), namex and optree, and this
+# package. There: pip install --no-index --no-deps --target DIR .wheels/*.whl
+WHEELS := .wheels
+
+device-wheels: $(STAMP)
+	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+	  --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+	  --platform manylinux2014_x86_64 -d $(WHEELS) \
+	  "keras==$$($(BIN)/python -c 'import keras; print(keras.__version__)')" namex optree
+	$(BIN)/python -m pip wheel --quiet --no-deps -w $(WHEELS) .
+	@ls $(WHEELS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
