@@ -37,22 +37,39 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import fit_benchmark, shapes, time_interleaved  # noqa: E402
 
 
-def jax_cases(variable_shapes):
+BUILTINS = {  # the nearest Keras built-in, with its defaults
+    "Adam": lambda keras: keras.optimizers.Adam(),
+    "RMSProp": lambda keras: keras.optimizers.RMSprop(),
+    "Momentum": lambda keras: keras.optimizers.SGD(momentum=0.9),
+    "GradientDescent": lambda keras: keras.optimizers.SGD(),
+}
+
+
+def arrays(variable_shapes):
+    """Seeded float32 weights and gradients (NumPy) of the given shapes."""
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal(s).astype("float32") for s in variable_shapes]
+    return weights, [rng.standard_normal(s).astype("float32") * 1e-3 for s in variable_shapes]
+
+
+def jax_cases(variable_shapes, optimizer="Adam"):
+    """{case: one step, the device synchronised}: ours and Keras's built-in
+    as `jax.jit` functions of the state calling `stateless_apply` (the state
+    donated, as Keras's train step does), and for Adam optax's adam."""
     import jax
     import keras
     import optax
 
     import keras_optims
 
-    rng = np.random.default_rng(0)
-    grads = [jax.numpy.asarray(rng.standard_normal(s).astype("float32") * 1e-3) for s in variable_shapes]
-    weights = [rng.standard_normal(s).astype("float32") for s in variable_shapes]
+    weights, numpy_grads = arrays(variable_shapes)
+    grads = [jax.numpy.asarray(g) for g in numpy_grads]
 
-    def keras_case(optimizer):
+    def keras_case(instance):
         variables = [keras.Variable(w) for w in weights]
-        optimizer.build(variables)
-        step = jax.jit(lambda t, s, g: optimizer.stateless_apply(s, g, t), donate_argnums=(0, 1))
-        state = {"t": [v.value for v in variables], "s": [v.value for v in optimizer.variables]}
+        instance.build(variables)
+        step = jax.jit(lambda t, s, g: instance.stateless_apply(s, g, t), donate_argnums=(0, 1))
+        state = {"t": [v.value for v in variables], "s": [v.value for v in instance.variables]}
 
         def run():
             state["t"], state["s"] = step(state["t"], state["s"], grads)
@@ -60,61 +77,61 @@ def jax_cases(variable_shapes):
 
         return run
 
-    transformation = optax.adam(0.001)
+    cases = {"ours": keras_case(getattr(keras_optims, optimizer)()), "keras": keras_case(BUILTINS[optimizer](keras))}
+    if optimizer == "Adam":
+        transformation = optax.adam(0.001)
 
-    def optax_step(params, opt_state, g):
-        updates, opt_state = transformation.update(g, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state
+        def optax_step(params, opt_state, g):
+            updates, opt_state = transformation.update(g, opt_state, params)
+            return optax.apply_updates(params, updates), opt_state
 
-    optax_jit = jax.jit(optax_step, donate_argnums=(0, 1))
-    params = [jax.numpy.asarray(w) for w in weights]
-    optax_state = {"p": params, "s": transformation.init(params)}
+        optax_jit = jax.jit(optax_step, donate_argnums=(0, 1))
+        params = [jax.numpy.asarray(w) for w in weights]
+        optax_state = {"p": params, "s": transformation.init(params)}
 
-    def optax_run():
-        optax_state["p"], optax_state["s"] = optax_jit(optax_state["p"], optax_state["s"], grads)
-        jax.block_until_ready(optax_state["p"])
+        def optax_run():
+            optax_state["p"], optax_state["s"] = optax_jit(optax_state["p"], optax_state["s"], grads)
+            jax.block_until_ready(optax_state["p"])
 
-    return {
-        "ours": keras_case(keras_optims.Adam()),
-        "keras": keras_case(keras.optimizers.Adam()),
-        "optax adam": optax_run,
-    }
+        cases["optax adam"] = optax_run
+    return cases
 
 
-def torch_cases(variable_shapes):
+def torch_cases(variable_shapes, optimizer="Adam"):
+    """{case: one step, the device synchronised (a one-element read)}: ours
+    and Keras's built-in with `optimizer.apply` (Keras's eager step), and
+    for Adam `torch.optim.Adam(fused=True)`, on Keras's device."""
     import keras
     import torch
 
     import keras_optims
 
-    rng = np.random.default_rng(0)
-    weights = [rng.standard_normal(s).astype("float32") for s in variable_shapes]
-    grads = [torch.as_tensor(rng.standard_normal(s).astype("float32") * 1e-3) for s in variable_shapes]
+    weights, numpy_grads = arrays(variable_shapes)
+    grads = [keras.ops.convert_to_tensor(g) for g in numpy_grads]
 
-    def keras_case(optimizer):
+    def keras_case(instance):
         variables = [keras.Variable(w) for w in weights]
-        optimizer.build(variables)
+        instance.build(variables)
 
         def run():
-            optimizer.apply(grads, variables)
+            instance.apply(grads, variables)
             variables[0].value.view(-1)[0].item()
 
         return run
 
-    params = [torch.nn.Parameter(torch.as_tensor(w)) for w in weights]
-    for p, g in zip(params, grads):
-        p.grad = g
-    fused = torch.optim.Adam(params, lr=0.001, fused=True)
+    cases = {"ours": keras_case(getattr(keras_optims, optimizer)()), "keras": keras_case(BUILTINS[optimizer](keras))}
+    if optimizer == "Adam":
+        params = [torch.nn.Parameter(torch.as_tensor(w, device=g.device)) for w, g in zip(weights, grads)]
+        for p, g in zip(params, grads):
+            p.grad = g.clone()
+        fused = torch.optim.Adam(params, lr=0.001, fused=True)
 
-    def torch_run():
-        fused.step()
-        params[0].view(-1)[0].item()
+        def torch_run():
+            fused.step()
+            params[0].view(-1)[0].item()
 
-    return {
-        "ours": keras_case(keras_optims.Adam()),
-        "keras": keras_case(keras.optimizers.Adam()),
-        "torch fused adam": torch_run,
-    }
+        cases["torch fused adam"] = torch_run
+    return cases
 
 
 def main(argv=None):

@@ -11,7 +11,8 @@ For JAX, then PyTorch, each in its own processes:
    library (optax's adam under `jax.jit`; `torch.optim.Adam(fused=True)`),
    on the two shapes of bench.py and one large shape (≥ 100M parameters on a
    GPU), next to the device's floor: a device-to-device copy of the same
-   bytes. Timed with the device synchronised, medians of repeats.
+   bytes. Timed with the device synchronised, medians of repeats (bench.py's
+   `time_interleaved`).
 
 Writes DIR/device_check.json (every row, the device's name, the backend,
 versions, and "passed" per verification run) and DIR/device_check.md (the
@@ -30,13 +31,13 @@ wheels `make device-wheels` puts in `.wheels/`:
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import time_interleaved  # noqa: E402
 BACKENDS = ("jax", "torch")
 OPTIMIZERS = ("Adam", "RMSProp", "Momentum", "GradientDescent")
 BYTES_PER_PARAMETER = {"GradientDescent": 12, "Momentum": 20, "RMSProp": 20, "Adam": 28}  # float32: read + written
@@ -63,110 +64,29 @@ def environment(backend, device):
 # -- run inside a child process, on one backend ------------------------------
 
 
-def synchronise(backend, values):
-    if backend == "jax":
-        import jax
-
-        jax.block_until_ready(values)
-    else:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-
-
-def timed(cases, repeats, backend, warmup=3):
-    """{name: median seconds per call}, interleaved rounds, the device
-    synchronised after each call."""
-    for fn in cases.values():
-        for _ in range(warmup):
-            synchronise(backend, fn())
-    samples = {name: [] for name in cases}
-    for _ in range(repeats):
-        for name, fn in cases.items():
-            start = time.perf_counter()
-            synchronise(backend, fn())
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
 def step_cases(backend, optimizer, variable_shapes):
-    """{case: function running one step}: ours, Keras's built-in and (Adam)
-    the backend's own library, and the copy floor."""
+    """{case: one step}: ours, Keras's built-in and, for Adam, the backend's
+    own library (benchmarks/backends.py), and the floor: one copy moving the
+    step's bytes (half of them read, half written)."""
     import keras
     import numpy as np
 
-    import keras_optims
+    from backends import jax_cases, torch_cases
 
-    builtin = {
-        "Adam": keras.optimizers.Adam, "RMSProp": keras.optimizers.RMSprop,
-        "Momentum": lambda: keras.optimizers.SGD(momentum=0.9), "GradientDescent": keras.optimizers.SGD,
-    }[optimizer]
-    rng = np.random.default_rng(0)
-    weights = [rng.standard_normal(s).astype("float32") for s in variable_shapes]
-    grads = [keras.ops.convert_to_tensor(rng.standard_normal(s).astype("float32") * 1e-3) for s in variable_shapes]
     parameters = sum(int(np.prod(s)) for s in variable_shapes)
-    # The floor: one copy moving the step's bytes (half read, half written).
     source = keras.ops.zeros((BYTES_PER_PARAMETER[optimizer] // 2 * parameters // 4,), "float32")
-
     if backend == "jax":
         import jax
 
-        def keras_case(instance):
-            variables = [keras.Variable(w) for w in weights]
-            instance.build(variables)
-            step = jax.jit(lambda t, s, g: instance.stateless_apply(s, g, t), donate_argnums=(0, 1))
-            state = {"t": [v.value for v in variables], "s": [v.value for v in instance.variables]}
-
-            def run():
-                state["t"], state["s"] = step(state["t"], state["s"], grads)
-                return state["t"]
-
-            return run
-
+        cases = jax_cases(variable_shapes, optimizer)
         copy = jax.jit(lambda x: x.copy())
-        cases = {"ours": keras_case(getattr(keras_optims, optimizer)()), "keras": keras_case(builtin()),
-                 "floor": lambda: copy(source)}
-        if optimizer == "Adam":
-            import optax
+        cases["floor"] = lambda: jax.block_until_ready(copy(source))
+    else:
+        import torch
 
-            transformation = optax.adam(0.001)
-
-            def optax_step(params, opt_state, g):
-                updates, opt_state = transformation.update(g, opt_state, params)
-                return optax.apply_updates(params, updates), opt_state
-
-            optax_jit = jax.jit(optax_step, donate_argnums=(0, 1))
-            params = [jax.numpy.asarray(w) for w in weights]
-            peer = {"p": params, "s": transformation.init(params)}
-
-            def optax_run():
-                peer["p"], peer["s"] = optax_jit(peer["p"], peer["s"], grads)
-                return peer["p"]
-
-            cases["optax adam"] = optax_run
-        return cases, parameters
-
-    import torch
-
-    def keras_case(instance):
-        variables = [keras.Variable(w) for w in weights]
-        instance.build(variables)
-
-        def run():
-            instance.apply(grads, variables)
-
-        return run
-
-    target = torch.empty_like(source)
-    cases = {"ours": keras_case(getattr(keras_optims, optimizer)()), "keras": keras_case(builtin()),
-             "floor": lambda: target.copy_(source)}
-    if optimizer == "Adam":
-        params = [torch.nn.Parameter(torch.as_tensor(w, device=source.device)) for w in weights]
-        for p, g in zip(params, grads):
-            p.grad = g.clone()
-        fused = torch.optim.Adam(params, lr=0.001, fused=True)
-        cases["torch fused adam"] = fused.step
+        cases = torch_cases(variable_shapes, optimizer)
+        target = torch.empty_like(source)
+        cases["floor"] = lambda: target.copy_(source).view(-1)[0].item()
     return cases, parameters
 
 
@@ -188,7 +108,7 @@ def child(args):
     for shape_name, variable_shapes in shape_sets(args.device, args.quick).items():
         for optimizer in OPTIMIZERS:
             cases, parameters = step_cases(backend, optimizer, variable_shapes)
-            ms = {k: v * 1e3 for k, v in timed(cases, args.repeats, backend).items()}
+            ms = {k: v * 1e3 for k, v in time_interleaved(cases, args.repeats).items()}
             peer = next((k for k in ms if k not in ("ours", "keras", "floor")), None)
             rows.append({
                 "backend": backend, "shape": shape_name, "parameters": parameters, "optimizer": optimizer,
@@ -203,10 +123,12 @@ def child(args):
 # -- the parent: runs the children, writes the report --------------------------
 
 
-def run_verification(backend, device, dtype, out):
-    """The verification suite on one backend; returns its JSON payload."""
+def run_verification(backend, device, dtype, out, quick):
+    """The verification suite on one backend (20 steps per check with
+    `quick`, else its default 100); returns its JSON payload."""
     path = out / f"verification-{backend}-{dtype}.json"
     command = [sys.executable, "-m", "keras_optims.verification", "--dtype", dtype, "--json", str(path)]
+    command += ["--steps", "20"] if quick else []
     done = subprocess.run(command, env=environment(backend, device), cwd=out)  # not the checkout: see `main`
     if not path.exists():
         return {"backend": backend, "dtype": dtype, "passed": False, "error": f"exit status {done.returncode}"}
@@ -265,7 +187,8 @@ def markdown(report):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("gpu", "cpu"), required=True)
-    parser.add_argument("--quick", action="store_true", help="tiny shapes and few repeats (a smoke test)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny shapes, few repeats, 20 verification steps (a smoke test)")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds per case (default 20; 3 with --quick)")
     parser.add_argument("--out", type=Path, required=True, help="folder for device_check.json and device_check.md")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -291,7 +214,7 @@ def main(argv=None):
             return 2
         for dtype in ("float32", "float64"):
             print(f"\n== verification: {backend}, {dtype}, on {args.device}", flush=True)
-            run = run_verification(backend, args.device, dtype, args.out)
+            run = run_verification(backend, args.device, dtype, args.out, args.quick)
             report["verification"].append({"backend": backend, "dtype": dtype, **{k: v for k, v in run.items() if k != "rows"},
                                            "rows": run.get("rows", [])})
             status = max(status, 0 if run.get("passed") else 1)

@@ -1,10 +1,11 @@
 """Run by the resume tests in fresh Python processes, on the Keras backend
 that KERAS_BACKEND names (TensorFlow with its op determinism on).
 
-    python resume_in_new_process.py train  DIR CASE DTYPE   # N steps straight; k steps, then save
-    python resume_in_new_process.py resume DIR CASE DTYPE   # load each saved form, train N − k
+    python resume_in_new_process.py train  DIR DTYPE CASE…   # N steps straight; k steps, then save
+    python resume_in_new_process.py resume DIR DTYPE CASE…   # load each saved form, train N − k
 
-`train` writes DIR/straight.npz (the state after N steps uninterrupted) and,
+Each case in DIR/CASE (one process serves every case: starting one costs
+seconds). `train` writes DIR/straight.npz (the state after N steps uninterrupted) and,
 after the first k steps, the model in each form of `FORMS`: model.keras,
 weights.weights.h5 (model.save_weights) and, on TensorFlow, a
 tf.train.Checkpoint.
@@ -111,5 +112,8 @@ if __name__ == "__main__":
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-    command, directory, case, dtype = sys.argv[1:5]
-    (train if command == "train" else resume)(Path(directory), case, dtype)
+    command, directory, dtype, *cases = sys.argv[1:]
+    for case in cases:
+        folder = Path(directory) / case
+        folder.mkdir(exist_ok=True)
+        (train if command == "train" else resume)(folder, case, dtype)

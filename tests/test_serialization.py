@@ -60,29 +60,45 @@ def run_script(*args):
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-# Every configuration on TensorFlow; on the other backends (each case costs
-# two new processes) the slot layouts' extremes: none, two slots, a schedule.
+# Every configuration on TensorFlow; on the other backends the slot layouts'
+# extremes: none, two slots, a schedule.
 RESUMED = sorted(RESUME_CASES) if keras.backend.backend() == "tensorflow" else ["adam-staircase", "gd", "momentum"]
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory):
+    """dtype -> folder of every case's run: one process trains and saves all
+    cases, a new one loads and resumes them all."""
+    folders = {}
+
+    def run(dtype):
+        if dtype not in folders:
+            folder = tmp_path_factory.mktemp(f"resume-{dtype}")
+            run_script("train", folder, dtype, *RESUMED)
+            run_script("resume", folder, dtype, *RESUMED)
+            folders[dtype] = folder
+        return folders[dtype]
+
+    return run
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", RESUMED)
-def test_resume_in_a_new_process_is_bit_identical(tmp_path, case, dtype):
+def test_resume_in_a_new_process_is_bit_identical(resumed, case, dtype):
     """N = 16 steps straight vs k = 8 steps, save, load in a new process, 8
     more steps: weights, slots, iterations and learning rate bit-identical
     (CPU, same batches; TensorFlow with op determinism on), for .keras
     files, model.save_weights and (TensorFlow) tf.train.Checkpoint."""
-    run_script("train", tmp_path, case, dtype)
-    run_script("resume", tmp_path, case, dtype)
-    saved, straight = np.load(tmp_path / "saved.npz"), np.load(tmp_path / "straight.npz")
+    folder = resumed(dtype) / case
+    saved, straight = np.load(folder / "saved.npz"), np.load(folder / "straight.npz")
     assert any(key.endswith(("_v", "_s")) for key in saved.files) or case == "gd"
     for form in FORMS:
-        loaded, resumed = np.load(tmp_path / f"{form}.loaded.npz"), np.load(tmp_path / f"{form}.resumed.npz")
+        loaded, resumed_state = np.load(folder / f"{form}.loaded.npz"), np.load(folder / f"{form}.resumed.npz")
         assert sorted(loaded.files) == sorted(saved.files), form
         for key in saved.files:
             np.testing.assert_array_equal(loaded[key], saved[key], err_msg=f"{form}: {key} as loaded")
-            np.testing.assert_array_equal(resumed[key], straight[key], err_msg=f"{form}: {key} after resuming")
-        assert int(resumed[[k for k in resumed.files if k.endswith("iteration")][0]]) == 16
+            np.testing.assert_array_equal(resumed_state[key], straight[key], err_msg=f"{form}: {key} after resuming")
+        assert int(resumed_state[[k for k in resumed_state.files if k.endswith("iteration")][0]]) == 16
 
 
 BACKENDS = ("tensorflow", "jax", "torch")

@@ -276,6 +276,9 @@ def _schedule_rows(name, at_epoch, keras_schedule, broken):
     formula `at_epoch(e)` at every step."""
 
     def run(dtype, steps):
+        # At least past the last boundary used below (epoch 10 of SPE steps),
+        # so that the control's off-by-one boundary is reached at any --steps.
+        steps = max(steps, 11 * SPE)
         expected = lambda step: at_epoch(reference.epoch_of(step, SPE))  # noqa: E731
         main = schedule_report(f"{name} (Keras)", keras_schedule, expected, steps, keras_float32_tolerance)
         control = schedule_report(f"{name} (broken Keras)", broken, expected, steps, keras_float32_tolerance)
