@@ -30,7 +30,8 @@ def dtype_name(variable):
 
 
 def size_of(variable):
-    return int(np.prod(variable.shape, dtype=np.int64))
+    """The number of elements of a variable (of fully defined shape)."""
+    return int(np.prod([int(d) for d in variable.shape], dtype=np.int64))
 
 
 def slot_shapes(variables, names):
@@ -38,10 +39,11 @@ def slot_shapes(variables, names):
     return [tuple(variable.shape) for variable in variables for _ in names]
 
 
-def slots_from_flat_layout(values, variables, names):
-    """The slots in the saved order (see the module docstring) from `values`
-    in the flat-buffer layout, or None when their shapes are not that
-    layout's for `variables`."""
+def flat_layout(variables):
+    """Where each variable's slot goes in the flat-buffer layout: a list of
+    ``(dtype, offset)`` (None for a variable of `LARGE` elements or more,
+    which has slots of its own), and ``{dtype: buffer size}`` in order of
+    first appearance."""
     totals, places = {}, []
     for variable in variables:
         if size_of(variable) >= LARGE:
@@ -50,6 +52,14 @@ def slots_from_flat_layout(values, variables, names):
         dtype = dtype_name(variable)
         places.append((dtype, totals.get(dtype, 0)))
         totals[dtype] = totals.get(dtype, 0) + size_of(variable)
+    return places, totals
+
+
+def slots_from_flat_layout(values, variables, names):
+    """The slots in the saved order (see the module docstring) from `values`
+    in the flat-buffer layout, or None when their shapes are not that
+    layout's for `variables`."""
+    places, totals = flat_layout(variables)
     large = [v for v, place in zip(variables, places) if place is None]
     per_name = [(total,) for total in totals.values()] + [tuple(v.shape) for v in large]
     if shapes(values) != per_name * len(names):

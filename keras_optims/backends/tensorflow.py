@@ -46,7 +46,7 @@ import tensorflow as tf
 from tensorflow.python.ops import control_flow_util
 
 from keras_optims import native, rules
-from keras_optims.saved_state import LARGE
+from keras_optims.saved_state import LARGE, flat_layout, size_of
 
 
 def checked_gradient(gradient, variable):
@@ -98,14 +98,6 @@ def dense(gradient):
     if isinstance(gradient, tf.IndexedSlices):
         return tf.convert_to_tensor(gradient)
     return gradient
-
-
-def size_of(variable):
-    """The number of elements of a variable (of fully defined shape)."""
-    size = 1
-    for dimension in variable.shape:
-        size *= int(dimension)
-    return size
 
 
 class Slot(collections.namedtuple("Slot", ["buffer", "offset"])):
@@ -352,16 +344,7 @@ class Updater(VariableUpdate):
         self.slot_names = tuple(slot_names)
 
     def build(self, optimizer, variables):
-        import keras
-
-        self._places, totals = [], {}
-        for variable in variables:
-            if size_of(variable) >= LARGE:
-                self._places.append(None)
-                continue
-            dtype = keras.backend.standardize_dtype(variable.dtype)
-            self._places.append((dtype, totals.get(dtype, 0)))
-            totals[dtype] = totals.get(dtype, 0) + size_of(variable)
+        self._places, totals = flat_layout(variables)
         self._buffers = {}
         for name in self.slot_names:
             buffers = {}
