@@ -45,27 +45,18 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.ops import control_flow_util
 
-from keras_optims import native, rules
+from keras_optims import backends, native, rules
 from keras_optims.saved_state import LARGE, flat_layout, size_of
 
 
 def checked_gradient(gradient, variable):
-    """The gradient, dense and in the variable's dtype; a gradient whose
-    shape is not the variable's raises (the rule would otherwise broadcast
-    it silently)."""
-    name = variable.name.split(":")[0]
-    if not variable.dtype.is_floating:
-        raise TypeError(
-            f"The course optimizers update floating-point variables; variable "
-            f"{name!r} has dtype {variable.dtype.name}."
-        )
-    gradient = tf.cast(dense(gradient), variable.dtype)
-    if gradient.shape.is_fully_defined() and gradient.shape != variable.shape:
-        raise ValueError(
-            f"The gradient of variable {name!r} has shape {gradient.shape}, "
-            f"but the variable has shape {variable.shape}; they must be equal."
-        )
-    return gradient
+    """The gradient, dense and in the variable's dtype; checked as on every
+    backend (`backends.check_variable_and_gradient`): a variable that is not
+    floating point, or a gradient whose shape is not the variable's, raises."""
+    gradient = dense(gradient)
+    known = tuple(gradient.shape.as_list()) if gradient.shape.rank is not None else (None,)
+    backends.check_variable_and_gradient(variable, known)
+    return tf.cast(gradient, variable.dtype)
 
 
 class Math:
