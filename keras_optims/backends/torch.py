@@ -168,8 +168,9 @@ class Updater(backends.PerVariableUpdater):
                 torch._foreach_copy_(target.items, value.items)
 
     # Run as it is, also inside torch.compile (Keras's jit_compile=True on
-    # PyTorch), which cannot trace torch's fused Adam with a tensor
-    # learning rate.
+    # PyTorch): the compiler could not trace torch's fused Adam (measured
+    # with a tensor learning rate: no meta kernel), and reading α as a
+    # Python float breaks its graph anyway.
     @torch.compiler.disable
     def _fused_adam(self, W, dW, v, s, *, lr, t):
         hyperparameters = self.rule.keywords
