@@ -15,6 +15,7 @@ one raises), and finds a slot by course symbol (`get_slot`).
 """
 
 import functools
+import warnings
 
 
 class Algorithm:
@@ -28,6 +29,25 @@ class Algorithm:
             object.__setattr__(self, name, value)
         object.__setattr__(self, "fused", fused)
         object.__setattr__(self, "_fixed", True)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        # A config saved with fused=True where the fused kernel ran loads
+        # where it cannot (another backend, no C++ compiler): with fused=None,
+        # which runs the same rule, and a warning.
+        from keras_optims.backends import FusedUnavailable
+
+        if config.get("fused"):
+            try:
+                return super().from_config(config, custom_objects=custom_objects)
+            except FusedUnavailable as error:
+                warnings.warn(
+                    f"{cls.__name__} was saved with fused=True, which cannot be honoured here "
+                    f"({error}); it runs with fused=None.",
+                    stacklevel=2,
+                )
+                config = {**config, "fused": None}
+        return super().from_config(config, custom_objects=custom_objects)
 
     def bound_rule(self):
         """The class's rule with this optimizer's hyperparameters bound."""

@@ -49,7 +49,10 @@ KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. TensorFlow 
             the fused op does not take XLA-compiled (also on CPU), in one
             computation for all of them; `False` runs the same rule as
             ordinary TensorFlow ops. XLA is also skipped under a
-            `tf.distribute` strategy. (Under JAX the update is part of
+            `tf.distribute` strategy, inside a model compiled with
+            `jit_compile=False` or `run_eagerly=True` (Keras 3 resolves
+            "auto" to off on CPU-only TensorFlow), and on a device where
+            XLA cannot run. (Under JAX the update is part of
             Keras's XLA-compiled step; under PyTorch it runs as multi-tensor
             `torch._foreach_*` ops.)
         **kwargs: Keras's own optimizer arguments (`name`, `weight_decay`,
@@ -89,24 +92,6 @@ class KerasOptimizer(Algorithm, keras.optimizers.Optimizer):
         self.jit_compile = jit_compile
         self._fix_hyperparameters(hyperparameters, fused)
         self._updater = updater(self.bound_rule(), self.slot_names, jit_compile=jit_compile, fused=fused)
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        # A config saved with fused=True under a backend that had the fused
-        # kernel still loads where there is none: with fused=None.
-        if config.get("fused"):
-            try:
-                return super().from_config(config, custom_objects=custom_objects)
-            except ValueError as error:
-                if "Argument `fused`" not in str(error):
-                    raise
-                warnings.warn(
-                    f"{cls.__name__} was saved with fused=True, which cannot be honoured here "
-                    f"({error}); it runs with fused=None.",
-                    stacklevel=2,
-                )
-                config = {**config, "fused": None}
-        return super().from_config(config, custom_objects=custom_objects)
 
     def _use_exact_learning_rate(self, learning_rate):
         with keras.name_scope(self.name, caller=self):

@@ -101,6 +101,7 @@ TENSORFLOW_MODULES = [
     "test_benchmarks.py",  # benchmarks/bench.py times the TensorFlow paths
     "test_examples.py",
     "test_native.py",
+    "test_native_trust.py",
     "test_reliability.py",  # tf.distribute, LossScaleOptimizer, BackupAndRestore on TensorFlow
     "test_tensorflow_backend.py",
     "test_tf_keras.py",

@@ -113,6 +113,92 @@ def test_update_is_xla_compiled_unless_disabled(jit_compile):
     assert compiled.experimental_get_tracing_count() == (1 if jit_compile else 0)
 
 
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("compile_arguments, path", [
+    ({}, "ops"),  # Keras 3's jit_compile="auto" is off on CPU-only TensorFlow
+    ({"jit_compile": False}, "ops"),
+    ({"run_eagerly": True}, "ops"),
+    ({"jit_compile": True}, "xla"),  # the whole step is one XLA computation
+])
+def test_fit_follows_the_models_jit_compile_and_run_eagerly(compile_arguments, path):
+    """Keras's own switches turn the package's XLA compilation off as well.
+    Before: the update ran XLA-compiled under jit_compile=False and
+    run_eagerly=True. Outside a model, the optimizer's own jit_compile
+    (default True) decides, also on CPU."""
+    X, y = regression_data(64)
+    model = small_model()
+    optimizer = keras_optims.Adam(fused=False)  # what the fused kernel takes never uses XLA
+    model.compile(optimizer=optimizer, loss="mse", **compile_arguments)
+    model.fit(X, y, batch_size=32, epochs=1, verbose=0)
+    assert set(optimizer._updater.paths) == {path}
+    compiled = optimizer._updater._compiled.experimental_get_tracing_count()
+    if path == "ops":
+        assert compiled == 0
+    alone = keras_optims.Adam(fused=False)
+    run_mode(alone, "tf.function", gradient_sequence(1))
+    assert set(alone._updater.paths) == {"xla"}
+
+
+@pytest.mark.tensorflow
+def test_where_xla_cannot_run_the_update_runs_as_tensorflow_ops(monkeypatch):
+    """A device without XLA (simulated: the probe that compiles a tiny
+    function there fails as XLA fails) gets TensorFlow ops and one warning.
+    Before: the XLA error stopped training."""
+    from keras_optims.backends import tensorflow as backend
+
+    def no_xla(x):
+        raise tf.errors.UnimplementedError(None, None, "XLA compilation disabled")
+
+    monkeypatch.setattr(backend, "_xla_probe", no_xla)
+    monkeypatch.setattr(backend, "_xla_devices", {})
+    opt = keras_optims.Adam(fused=False)
+    with pytest.warns(RuntimeWarning, match="XLA cannot run on .*XLA compilation disabled.*TensorFlow ops"):
+        weights = run_mode(opt, "eager", gradient_sequence(3))
+    assert opt._updater.paths == {"ops": 6}
+    reference = run_mode(keras_optims.Adam(fused=False, jit_compile=False), "eager", gradient_sequence(3))
+    for got_step, want_step in zip(weights, reference):
+        for got, want in zip(got_step, want_step):
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.tensorflow
+def test_a_model_saved_with_fused_true_loads_where_the_kernel_cannot_be_built(tmp_path):
+    """Before: loading raised NativeUnavailable on a machine without a C++
+    compiler."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    X, y = regression_data(64)
+    model = small_model()
+    model.compile(optimizer=keras_optims.Adam(fused=True), loss="mse")
+    model.fit(X, y, batch_size=32, epochs=1, verbose=0)
+    model.save(tmp_path / "fused.keras")
+    code = f"""
+        import warnings
+        import numpy as np, keras
+        import keras_optims
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = keras.models.load_model({str(tmp_path / "fused.keras")!r})
+            model.fit(np.ones((8, 4), "float32"), np.ones((8, 1), "float32"), verbose=0)
+        print("FUSED:", model.optimizer.fused, "PATHS:", dict(model.optimizer._updater.paths))
+        print("ITERATIONS:", int(model.optimizer.iterations.numpy()))
+        for w in caught:
+            print("WARNING:", w.message)
+    """
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CXX": "no-such-compiler-here",
+           "KERAS_OPTIMS_CACHE_DIR": str(tmp_path / "empty-cache")}
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "Adam was saved with fused=True, which cannot be honoured here" in out and "no C++ compiler" in out
+    assert "FUSED: None PATHS: {'ops': 4}" in out  # Keras 3 fit on CPU: ops (see the test above)
+    assert "ITERATIONS: 3" in out
+
+
 def regression_data(n=256, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, 4)).astype("float32")

@@ -52,6 +52,22 @@ def test_fit_reduces_the_loss_with_the_fused_kernel_or_xla(case, fused):
         assert optimizer.jit_compile and optimizer._updater._compiled.experimental_get_tracing_count() > 0
 
 
+@pytest.mark.parametrize("compile_arguments, path", [
+    ({}, "xla"),  # tf_keras leaves jit_compile None unless it is given: the optimizer's default
+    ({"jit_compile": False}, "ops"),
+    ({"run_eagerly": True}, "ops"),
+])
+def test_fit_follows_the_models_jit_compile_and_run_eagerly(compile_arguments, path):
+    """Before: the update ran XLA-compiled under jit_compile=False and
+    run_eagerly=True."""
+    X, y = data(64)
+    model = small_model()
+    optimizer = flavour.Adam(fused=False)
+    model.compile(optimizer=optimizer, loss="mse", **compile_arguments)
+    model.fit(X, y, batch_size=32, epochs=1, verbose=0)
+    assert set(optimizer._updater.paths) == {path}
+
+
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_same_steps_as_the_keras_3_class(case):
     """Both flavours run the same rule: after 20 steps on the same gradients the

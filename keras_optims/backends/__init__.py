@@ -110,6 +110,13 @@ def check_variable_and_gradient(variable, gradient_shape):
         )
 
 
+class FusedUnavailable(ValueError):
+    """``fused=True`` cannot be honoured here (another backend, a rule the
+    kernel has no form of, or a kernel that cannot be built): a config that
+    asks for it still loads, with ``fused=None`` and a warning
+    (`Algorithm.from_config`)."""
+
+
 class PerVariableUpdater:
     """What the JAX and PyTorch updaters share: one slot variable per model
     variable and course symbol, created the way Keras's built-ins create
@@ -130,7 +137,7 @@ class PerVariableUpdater:
     def __init__(self, rule, slot_names, jit_compile=True, fused=None):
         refusal = self.fused_refusal(rule)
         if fused and refusal:
-            raise ValueError(f"Argument `fused` cannot be True here: {refusal}. Received: fused=True")
+            raise FusedUnavailable(f"Argument `fused` cannot be True here: {refusal}. Received: fused=True")
         self.rule = rule
         self.slot_names = tuple(slot_names)
         self.fused = fused

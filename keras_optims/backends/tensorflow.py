@@ -17,7 +17,9 @@ The optimizer classes (both Keras flavours) hand a rule from `rules.py` to a
   which writes each flat slot buffer once, whole (a slice written into a
   variable inside XLA can cost a copy of the whole buffer: why large
   variables keep slot buffers of their own);
-- TensorFlow ops: the same rule, uncompiled, with ``jit_compile=False`` and
+- TensorFlow ops: the same rule, uncompiled, with ``jit_compile=False``,
+  inside a Keras model whose ``jit_compile`` is False or ``run_eagerly`` True
+  (`keras_allows_xla`), on a device where XLA cannot run (`xla_runs_on`), and
   under a ``tf.distribute`` strategy other than the default one, where a
   variable is a distributed value that an XLA function cannot take.
 
@@ -39,6 +41,7 @@ gradient.
 
 import collections
 import numbers
+import sys
 import warnings
 
 import numpy as np
@@ -127,20 +130,61 @@ def _accelerators():
     return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
 
 
-_warned_unavailable = False
+class FusedKernelUnavailable(native.NativeUnavailable, backends.FusedUnavailable):
+    """``fused=True``, and the fused kernel cannot be used here."""
 
 
-def _warn_unavailable(reason):
-    global _warned_unavailable
-    if not _warned_unavailable:
-        _warned_unavailable = True
-        warnings.warn(
-            f"keras_optims: the fused CPU kernel is unavailable ({reason}); the course "
-            "optimizers run their update with XLA (or TensorFlow ops) instead, which is "
-            "slower on CPU. Pass fused=False to choose that explicitly.",
-            RuntimeWarning,
-            stacklevel=4,
-        )
+def calling_model(depth=40):
+    """The Keras model (Keras 3 or tf_keras) whose training step is running
+    the current update, if any: the nearest caller that is a model."""
+    frame = sys._getframe(1)
+    for _ in range(depth):
+        if frame is None:
+            return None
+        candidate = frame.f_locals.get("self")
+        if candidate is not None and all(
+            hasattr(type(candidate), name) for name in ("train_step", "run_eagerly", "jit_compile")
+        ):
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+def keras_allows_xla():
+    """Whether the Keras model whose step this is (if any) allows XLA:
+    ``model.compile(jit_compile=False)`` and ``run_eagerly=True`` do not.
+    (Keras 3 resolves ``jit_compile="auto"``: off on CPU-only TensorFlow;
+    tf_keras leaves it None unless it is given.)"""
+    model = calling_model()
+    return model is None or not (model.run_eagerly or model.jit_compile is False)
+
+
+_xla_devices = {}
+_xla_probe = None
+
+
+def xla_runs_on(device):
+    """Whether XLA compiles and runs on `device` (a variable's device
+    string); tried once per device, eagerly. Where it does not, one warning
+    says so and the update runs as TensorFlow ops there."""
+    global _xla_probe
+    if device not in _xla_devices:
+        if _xla_probe is None:
+            _xla_probe = tf.function(lambda x: x * 2.0, jit_compile=True, autograph=False)
+        try:
+            with tf.init_scope(), tf.device(device or None):
+                _xla_probe(tf.constant([1.0, 2.0]))
+            _xla_devices[device] = True
+        except (tf.errors.OpError, RuntimeError, ValueError) as error:
+            _xla_devices[device] = False
+            reason = " ".join(str(error).split())[:300] or type(error).__name__
+            warnings.warn(
+                f"keras_optims: XLA cannot run on {device or 'the default device'} ({reason}); "
+                "the course optimizers' update runs as TensorFlow ops there.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+    return _xla_devices[device]
 
 
 class VariableUpdate:
@@ -165,12 +209,12 @@ class VariableUpdate:
         self._kernel, self._scalars = rules.fused_kernel(rule.func, rule.keywords)
         self._compiled = tf.function(self._update, jit_compile=True, autograph=False)
         if fused and self.fused_refusal(rule):
-            raise ValueError(f"fused=True, but {self.fused_refusal(rule)}.")
+            raise backends.FusedUnavailable(f"fused=True, but {self.fused_refusal(rule)}.")
         if fused:
             try:
                 native.load()
             except native.NativeUnavailable as error:
-                raise native.NativeUnavailable(
+                raise FusedKernelUnavailable(
                     f"fused=True needs the fused CPU kernel, which cannot be used here: {error}. "
                     "fused=None (the default) runs the update with XLA where the kernel is unavailable."
                 ) from None
@@ -220,9 +264,17 @@ class VariableUpdate:
                 pieces.append(old[position:])
             buffer.assign(tf.concat(pieces, axis=0))
 
-    def uses_xla(self):
-        """Whether what the fused kernel does not take runs XLA-compiled."""
-        return self.jit_compile and not tf.distribute.has_strategy()
+    def uses_xla(self, variables=()):
+        """Whether what the fused kernel does not take (`variables`) runs
+        XLA-compiled now: ``jit_compile``, no ``tf.distribute`` strategy,
+        a Keras model whose step this is that allows it (`keras_allows_xla`)
+        and XLA running on the variables' device (`xla_runs_on`)."""
+        return (
+            self.jit_compile
+            and not tf.distribute.has_strategy()
+            and keras_allows_xla()
+            and all(xla_runs_on(device) for device in {v.device for v in variables})
+        )
 
     def _fused_refusal(self, variable):
         """Why the fused kernel cannot update `variable` now (None if it can)."""
@@ -246,7 +298,7 @@ class VariableUpdate:
             except native.NativeUnavailable as error:
                 if self.fused:
                     raise
-                _warn_unavailable(error)
+                native.warn_unavailable(error)
                 return [], list(range(len(variables)))
         fused, rest = [], []
         for index, variable in enumerate(variables):
@@ -275,7 +327,8 @@ class VariableUpdate:
         gradients = [checked_gradient(g, v) for g, v in zip(gradients, variables)]
         learning_rate, step = as_float64(learning_rate), as_float64(step)
         fused, rest = self._split_fused(variables)
-        self.paths.update({"fused": len(fused), "xla" if self.uses_xla() else "ops": len(rest)})
+        xla = bool(rest) and self.uses_xla([variables[i] for i in rest])
+        self.paths.update({"fused": len(fused), "xla" if xla else "ops": len(rest)})
         self.paths += collections.Counter()  # drops paths that ran nothing
         if fused:
             scalars = self.scalars(learning_rate, step)
@@ -293,7 +346,7 @@ class VariableUpdate:
                     scalars,
                 )
         if rest:
-            run = self._compiled if self.uses_xla() else self._update
+            run = self._compiled if xla else self._update
             run(
                 [variables[i] for i in rest],
                 [gradients[i] for i in rest],

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tensorflow/core/framework/op.h"
@@ -153,13 +154,19 @@ class CourseUpdateOp : public OpKernel {
   }
 
   void Compute(OpKernelContext* ctx) override {
+    // Everything is checked before any memory is touched: a call that fails
+    // a check raises InvalidArgumentError and leaves every buffer as it was.
     const int first_gradient = n_ + m_ + 1;
     const Tensor& offsets = ctx->input(n_ + m_);
     const Tensor& scalars = ctx->input(first_gradient + n_);
-    OP_REQUIRES(ctx, scalars.NumElements() == ScalarCount(rule_),
-                absl::InvalidArgumentError("wrong number of scalars"));
-    OP_REQUIRES(ctx, offsets.NumElements() == n_,
-                absl::InvalidArgumentError("one offset per variable is needed"));
+    OP_REQUIRES(ctx, ::tensorflow::TensorShapeUtils::IsVector(scalars.shape()) &&
+                         scalars.NumElements() == ScalarCount(rule_),
+                absl::InvalidArgumentError("wrong number of scalars: the rule takes " +
+                                           std::to_string(ScalarCount(rule_)) + " in a vector, got shape " +
+                                           scalars.shape().DebugString()));
+    OP_REQUIRES(ctx, ::tensorflow::TensorShapeUtils::IsVector(offsets.shape()) && offsets.NumElements() == n_,
+                absl::InvalidArgumentError("one offset per variable is needed: " + std::to_string(n_) +
+                                           " variables, offsets of shape " + offsets.shape().DebugString()));
     T c[6];
     for (int k = 0; k < ScalarCount(rule_); ++k) c[k] = static_cast<T>(scalars.flat<double>()(k));
 
@@ -168,8 +175,9 @@ class CourseUpdateOp : public OpKernel {
     auto locks = ::tensorflow::MaybeLockVariableInputMutexesInOrder<Eigen::ThreadPoolDevice, T>(
         ctx, /*do_lock=*/true, /*sparse=*/false, resource_inputs);
 
-    // Every variable and slot buffer must hold an initialized tensor of
-    // dtype T before it is read as one (the locks are held from here on).
+    // Every variable and slot buffer must be a distinct, initialized
+    // variable holding a tensor of dtype T (the locks are held from here on).
+    std::vector<const ::tensorflow::Var*> seen;
     for (int input = 0; input < n_ + m_; ++input) {
       ::tensorflow::core::RefCountPtr<::tensorflow::Var> var;
       OP_REQUIRES_OK(ctx, ::tensorflow::LookupResource(ctx, ::tensorflow::HandleFromInput(ctx, input), &var));
@@ -180,6 +188,11 @@ class CourseUpdateOp : public OpKernel {
                                              ::tensorflow::DataTypeString(var->tensor()->dtype()) +
                                              ", but the gradients are " +
                                              ::tensorflow::DataTypeString(::tensorflow::DataTypeToEnum<T>::v())));
+      OP_REQUIRES(ctx, std::find(seen.begin(), seen.end(), var.get()) == seen.end(),
+                  absl::InvalidArgumentError("input " + std::to_string(input) +
+                                             " is a variable already passed as an earlier input; every "
+                                             "variable and slot buffer must be a different variable"));
+      seen.push_back(var.get());
     }
 
     std::vector<Tensor> held(n_ + m_);
@@ -192,8 +205,11 @@ class CourseUpdateOp : public OpKernel {
       slot_size[k] = held[n_ + k].NumElements();
     }
 
-    constexpr int64_t kPiece = 1 << 15;  // elements per unit of parallel work
-    std::vector<Piece<T>> pieces;
+    // Each variable's part of a slot buffer, [offset, offset + size), must
+    // lie inside the buffer (checked without overflow) and overlap no other
+    // variable's part.
+    std::vector<std::pair<int64_t, int64_t>> parts;  // (offset, size), size > 0
+    const auto offset_of = offsets.flat<int64_t>();
     for (int i = 0; i < n_; ++i) {
       OP_REQUIRES_OK(ctx, ::tensorflow::GetInputTensorFromVariable<Eigen::ThreadPoolDevice, T>(
                               ctx, i, true, false, &held[i]));
@@ -203,16 +219,32 @@ class CourseUpdateOp : public OpKernel {
                       "variable " + std::to_string(i) + " has shape " + held[i].shape().DebugString() +
                       " but its gradient has shape " + gradient.shape().DebugString()));
       const int64_t size = held[i].NumElements();
-      const int64_t offset = offsets.flat<int64_t>()(i);
+      const int64_t offset = offset_of(i);
       for (int k = 0; k < m_; ++k) {
-        OP_REQUIRES(ctx, offset >= 0 && offset + size <= slot_size[k],
+        OP_REQUIRES(ctx, offset >= 0 && offset <= slot_size[k] && size <= slot_size[k] - offset,
                     absl::InvalidArgumentError("slot buffer " + std::to_string(k) + " of " +
                                                std::to_string(slot_size[k]) + " elements cannot hold variable " +
                                                std::to_string(i) + " (" + std::to_string(size) +
                                                " elements) at offset " + std::to_string(offset)));
       }
+      if (m_ > 0 && size > 0) parts.emplace_back(offset, size);
+    }
+    std::sort(parts.begin(), parts.end());
+    for (size_t p = 1; p < parts.size(); ++p) {
+      OP_REQUIRES(ctx, parts[p - 1].first + parts[p - 1].second <= parts[p].first,
+                  absl::InvalidArgumentError("variables overlap in the slot buffers: elements " +
+                                             std::to_string(parts[p - 1].first) + " to " +
+                                             std::to_string(parts[p - 1].first + parts[p - 1].second - 1) +
+                                             " and the part from offset " + std::to_string(parts[p].first)));
+    }
+
+    constexpr int64_t kPiece = 1 << 15;  // elements per unit of parallel work
+    std::vector<Piece<T>> pieces;
+    for (int i = 0; i < n_; ++i) {
+      const int64_t size = held[i].NumElements();
+      const int64_t offset = offset_of(i);
       T* w = held[i].flat<T>().data();
-      const T* g = gradient.flat<T>().data();
+      const T* g = ctx->input(first_gradient + i).flat<T>().data();
       for (int64_t start = 0; start < size; start += kPiece) {
         pieces.push_back({w + start, slot[0] ? slot[0] + offset + start : nullptr,
                           slot[1] ? slot[1] + offset + start : nullptr, g + start,
