@@ -19,7 +19,7 @@ from keras_optims.gradient_descent import GradientDescent
 from keras_optims.momentum import Momentum
 from keras_optims.rmsprop import RMSProp
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"  # the one place; pyproject.toml reads it, CHANGELOG.md lists it
 
 if keras.backend.backend() == "tensorflow":
     # A SavedModel whose training step used the fused kernel loads after
