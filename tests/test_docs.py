@@ -55,6 +55,16 @@ def test_readme_verify_snippet_runs():
     exec(block, {})  # noqa: S102
 
 
+def test_readme_verify_your_own_optimizer_snippet_runs(capsys):
+    """The hand-written Adagrad passes its check and the planted mistake is
+    caught at step 1, on every backend, as the README says."""
+    block = next(b for b in readme_python_blocks() if "planted_mistake" in b)
+    exec(block, {})  # noqa: S102
+    printed = capsys.readouterr().out
+    comment = block.split("print(report.first_failure)  # ")[1].split(", …")[0]
+    assert printed.startswith(comment), (printed, comment)
+
+
 def test_readme_pictures_exist_and_are_small():
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README.read_text())
     assert len(images) >= 6

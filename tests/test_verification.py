@@ -3,7 +3,9 @@ our optimizers, fail on wrong ones, and its CLI reports and exits correctly."""
 
 import ast
 import json
+import os
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -72,11 +74,11 @@ def test_verify_follows_a_schedule():
 
 
 def test_verify_rejects_what_it_cannot_derive():
-    with pytest.raises(TypeError, match="No course reference for Adam"):
-        verify(keras.optimizers.Adam())
+    with pytest.raises(TypeError, match="no reference for .*Adagrad"):
+        verify(keras.optimizers.Adagrad())
     with pytest.raises(TypeError, match="no reference for"):
         verify(keras_optims.Adam(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)))
-    with pytest.raises(ValueError, match="dtype must be one of"):
+    with pytest.raises(ValueError, match="Argument `dtype` must be one of"):
         verify(keras_optims.Adam(), dtype="float16")
     with pytest.raises(ValueError, match="Received: steps=0"):
         verify(keras_optims.Adam(), steps=0)
@@ -156,6 +158,53 @@ def test_cli_exit_status_1_when_a_check_fails(monkeypatch, capsys):
     assert "FAIL" in capsys.readouterr().out
 
 
+def test_cli_writes_junit_xml_and_markdown_that_show_the_failure(monkeypatch, tmp_path, capsys):
+    wrong = verify(faults.AdamWithoutBiasCorrection(), 5)
+
+    def section(steps, dtype, seed):
+        yield suite._row("optimizer", "adam", verify(keras_optims.Adam(), 5))
+        yield suite._row("optimizer", "wrong on purpose", wrong, note="no bias correction")
+        yield suite.Row("optimizer", "not here", 0, 0.0, 0.0, 0.0, "SKIP", "needs something")
+
+    monkeypatch.setattr(suite, "SECTIONS", [("optimizer", section)])
+    junit, summary = tmp_path / "junit.xml", tmp_path / "summary.md"
+    assert cli.main(["--only", "optimizer", "--junit", str(junit), "--markdown", str(summary)]) == 1
+    root = ElementTree.parse(junit).getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("skipped"), root.get("errors")) == ("3", "1", "1", "0")
+    cases = root.find("testsuite").findall("testcase")
+    assert [c.get("name") for c in cases] == ["adam", "wrong on purpose", "not here"]
+    assert cases[0].find("failure") is None and cases[2].find("skipped").get("message") == "needs something"
+    failure = cases[1].find("failure")
+    assert failure.get("message") == "no bias correction" and f"max rel error {wrong.max_rel_error:.3g}" in failure.text
+    assert all(c.get("classname") == f"keras_optims.verification.{keras.backend.backend()}.optimizer" for c in cases)
+    lines = summary.read_text().splitlines()
+    table = [line for line in lines if line.startswith("| optimizer")]
+    assert table[0].startswith("| optimizer: wrong on purpose <br>*no bias correction*") and "**FAIL**" in table[0]
+    assert len(table) == 3 and "FAILED" in lines[0]
+
+
+LONG = "a case whose name goes on " * 6  # 156 characters
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_table_fits_columns_and_wraps_long_names(width, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", str(width))
+    rows = [suite.Row("optimizer", LONG.strip(), 100, 1e-16, 2e-16, 1e-12, "PASS", "a note " * 5),
+            suite.Row("ewma", "short", 100, 0.0, 0.0, 1e-12, "SKIP", "")]
+    table = cli.format_table(rows).splitlines()
+    assert max(map(len, table)) <= width
+    assert "\n".join(table).count("whose") == 6 and "a note a note" in "\n".join(table)  # nothing cut
+    assert len(table) > 4 and table[2].startswith("optimizer: a case") and table[2].endswith("PASS")
+    assert cli.main(["--only", "ewma", "--steps", "10"]) == 0
+    assert max(map(len, capsys.readouterr().out.splitlines())) <= width
+
+
+def test_the_table_is_100_wide_without_a_terminal(monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(os, "get_terminal_size", lambda *a: (_ for _ in ()).throw(OSError("not a terminal")))
+    assert cli.table_width() == 100
+
+
 @pytest.mark.parametrize(
     "argv", [["--steps", "0"], ["--steps", "x"], ["--dtype", "float16"], ["--only", "nothing-like-this"], ["--bogus"]]
 )
@@ -178,10 +227,11 @@ def test_cli_runs_each_backend_in_its_own_process(tmp_path):
     import subprocess
     import sys
 
-    path = tmp_path / "all.json"
+    path, junit, summary = tmp_path / "all.json", tmp_path / "junit.xml", tmp_path / "summary.md"
+    script = Path(sys.executable).with_name("keras-optims-verify")  # the console script
     done = subprocess.run(
-        [sys.executable, "-m", "keras_optims.verification", "--backend", "all", "--only", "schedule",
-         "--steps", "10", "--json", str(path)],
+        [str(script), "--backend", "all", "--only", "schedule", "--steps", "10", "--json", str(path),
+         "--junit", str(junit), "--markdown", str(summary)],
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
@@ -191,3 +241,8 @@ def test_cli_runs_each_backend_in_its_own_process(tmp_path):
     for run in payload["runs"]:
         assert run["passed"] and run["counts"]["PASS"] > 0 and run["counts"]["FAIL"] == 0
         assert f"on the {run['backend']} backend" in done.stdout
+    suites = ElementTree.parse(junit).getroot().findall("testsuite")
+    assert [s.get("name") for s in suites] == [f"keras_optims.verification ({b})" for b in ("tensorflow", "jax", "torch")]
+    for suite_element, run in zip(suites, payload["runs"]):
+        assert int(suite_element.get("tests")) == len(run["rows"]) == len(suite_element.findall("testcase"))
+    assert summary.read_text().count("### keras_optims.verification on ") == 3

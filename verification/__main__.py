@@ -1,9 +1,13 @@
-"""python -m keras_optims.verification [--backend tensorflow|jax|torch|all]
-[--steps N] [--dtype float32|float64] [--only NAME] [--json PATH]
+"""python -m keras_optims.verification (or keras-optims-verify)
+[--backend tensorflow|jax|torch|all] [--steps N] [--dtype float32|float64]
+[--only NAME] [--json PATH] [--junit PATH] [--markdown PATH]
 
 Runs the verification suite on a Keras backend and prints a table: case,
-steps, max abs err, max rel err, tolerance, PASS/FAIL/SKIP. Exit status: 0
-when every check passed, 1 when one failed, 2 on bad arguments.
+steps, max abs err, max rel err, tolerance, PASS/FAIL/SKIP, as wide as the
+terminal allows (`COLUMNS`, default 100; long case names wrap). Exit status:
+0 when every check passed, 1 when one failed, 2 on bad arguments. For CI:
+`--junit` writes JUnit XML (one testcase per row), `--markdown` the table as
+Markdown (for a job summary), `--json` every number.
 
 Without `--backend` the suite runs on the current backend (KERAS_BACKEND);
 with it, in a new Python process per backend. Under JAX it turns on
@@ -14,9 +18,11 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -37,7 +43,7 @@ def parse(argv):
     from keras_optims.verification.suite import SECTIONS
 
     parser = argparse.ArgumentParser(
-        prog="python -m keras_optims.verification",
+        prog="keras-optims-verify",
         description="Checks every keras_optims optimizer, schedule and average step by step "
         "against hand-derived NumPy math.",
     )
@@ -50,6 +56,10 @@ def parse(argv):
     sections = [name for name, _ in SECTIONS]
     parser.add_argument("--only", metavar="NAME", help=f"run the sections whose name contains NAME: {', '.join(sections)}")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    parser.add_argument("--junit", metavar="PATH", help="also write JUnit XML: one testcase per row, failures "
+                        "as <failure> with the row's note")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown (e.g. for "
+                        "$GITHUB_STEP_SUMMARY)")
     parser.add_argument("--seed", type=int, default=0, help="seed of gradients, data and weights (default 0)")
     args = parser.parse_args(argv)
     if args.only is not None and not any(args.only in name for name in sections):
@@ -57,20 +67,35 @@ def parse(argv):
     return args
 
 
-def format_table(rows):
+def table_width():
+    """The table's width: the terminal's (`COLUMNS` first), 100 when there is
+    no terminal, at least 60."""
+    return max(60, shutil.get_terminal_size((100, 24)).columns)
+
+
+def format_table(rows, width=None):
+    """The rows as a text table at most `width` characters wide (default
+    `table_width()`): the case column takes what the numbers leave, and a
+    longer case name (with its note) wraps onto the following lines."""
+    width = table_width() if width is None else width
     headers = ("case", "steps", "max abs err", "max rel err", "tolerance", "status")
-    lines = []
+    numbers = []
     for row in rows:
-        numbers = (
-            ("—", "—", "—") if row.status == "SKIP"
-            else (f"{row.max_abs_error:.2e}", f"{row.max_rel_error:.2e}", f"{row.tolerance:.1e}")
+        numbers.append(
+            (str(row.steps), "—", "—", "—", row.status) if row.status == "SKIP"
+            else (str(row.steps), f"{row.max_abs_error:.2e}", f"{row.max_rel_error:.2e}",
+                  f"{row.tolerance:.1e}", row.status)
         )
+    widths = [max(len(h), *(len(n[i]) for n in numbers)) for i, h in enumerate(headers[1:])]
+    case_width = max(12, width - sum(widths) - 2 * len(widths))
+    out = ["  ".join([headers[0].ljust(case_width), *(h.rjust(w) for h, w in zip(headers[1:], widths))]).rstrip(),
+           "  ".join("-" * w for w in [case_width, *widths])]
+    for row, cells in zip(rows, numbers):
         case = row.name + (f"  [{row.note}]" if row.note else "")
-        lines.append((case, str(row.steps), *numbers, row.status))
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)), "  ".join("-" * w for w in widths)]
-    for line in lines:
-        out.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))))
+        lines = textwrap.wrap(case, case_width, subsequent_indent="  ", break_long_words=True,
+                              break_on_hyphens=False) or [""]
+        out.append("  ".join([lines[0].ljust(case_width), *(c.rjust(w) for c, w in zip(cells, widths))]))
+        out.extend(line for line in lines[1:])
     return "\n".join(out)
 
 
@@ -104,22 +129,21 @@ def run_here(args):
     from keras_optims.verification import suite
 
     device = backends.device()
-    print(f"keras_optims verification on the {backend} backend, {device['kind']} ({device['name']}); "
-          f"{', '.join(f'{k} {v}' for k, v in versions(backend).items())}\n")
+    heading = (f"keras_optims verification on the {backend} backend, {device['kind']} ({device['name']}); "
+               f"{', '.join(f'{k} {v}' for k, v in versions(backend).items())}")
+    print(textwrap.fill(heading, table_width(), subsequent_indent="  ") + "\n")
     rows, seconds = suite.run(args.steps, args.dtype, args.seed, args.only)
     print(format_table(rows))
     counts = {status: sum(r.status == status for r in rows) for status in ("PASS", "FAIL", "SKIP")}
     print(f"\n{backend}: {counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped "
           f"in {seconds:.1f} s (dtype {args.dtype}, {args.steps} steps)")
-    if args.json:
-        payload = {
-            "backend": backend, "device": device, "versions": versions(backend),
-            "dtype": args.dtype, "steps": args.steps, "seed": args.seed, "seconds": seconds,
-            "passed": counts["FAIL"] == 0, "counts": counts,
-            "rows": [{**dataclasses.asdict(r), "name": r.name} for r in rows],
-        }
-        with open(args.json, "w") as f:
-            json.dump(payload, f, indent=2)
+    payload = {
+        "backend": backend, "device": device, "versions": versions(backend),
+        "dtype": args.dtype, "steps": args.steps, "seed": args.seed, "seconds": seconds,
+        "passed": counts["FAIL"] == 0, "counts": counts,
+        "rows": [{**dataclasses.asdict(r), "name": r.name} for r in rows],
+    }
+    write_outputs(args, [payload], payload)
     return 1 if counts["FAIL"] else 0
 
 
@@ -143,11 +167,21 @@ def run_in_subprocesses(args):
             else:
                 runs.append({"backend": backend, "passed": False, "error": f"exit status {code}"})
             print(flush=True)
-    if args.json:
-        payload = runs[0] if len(runs) == 1 else {"passed": all(r["passed"] for r in runs), "runs": runs}
-        with open(args.json, "w") as f:
-            json.dump(payload, f, indent=2)
+    payload = runs[0] if len(runs) == 1 else {"passed": all(r["passed"] for r in runs), "runs": runs}
+    write_outputs(args, runs, payload)
     return status
+
+
+def write_outputs(args, runs, payload):
+    """Writes what --json, --junit and --markdown ask for."""
+    from keras_optims.verification import ci
+
+    for path, text in ((args.json, lambda: json.dumps(payload, indent=2)),
+                       (args.junit, lambda: ci.junit_xml(runs)),
+                       (args.markdown, lambda: ci.markdown(runs))):
+        if path:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text())
 
 
 def main(argv=None):

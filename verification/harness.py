@@ -2,9 +2,11 @@
 `reference/`.
 
 The core is `compare_steps`: the same seeded gradient sequence goes to an
-optimizer (through a driver for its flavour) and to a reference step; after
-every step W and each slot are compared. `verify` is its public face for
-keras_optims optimizers.
+optimizer (through `Driver`) and to a reference step; after every step W
+and each slot are compared, and the first mismatch is kept. Its public
+faces: `check` (any Keras optimizer against any NumPy reference step) and
+`verify` (the package's optimizers and Keras's SGD, RMSprop and Adam against
+the references in `reference/`).
 """
 
 import dataclasses
@@ -32,12 +34,37 @@ def gradient_sequence(steps, seed=0, shapes=SHAPES):
 
 
 @dataclasses.dataclass
+class Mismatch:
+    """Where a comparison first failed: after `step` (1-based), `tensor` ("W"
+    or a state key) of model variable `variable` differed from the reference
+    by more than the tolerance."""
+
+    step: int
+    tensor: str
+    variable: int
+    actual: np.ndarray
+    desired: np.ndarray
+    max_abs_error: float
+    rel_error: float
+    tolerance: float
+
+    def where(self):
+        return f"step {self.step}, {self.tensor} of variable {self.variable} (shape {tuple(self.desired.shape)})"
+
+    def __str__(self):
+        return (f"{self.where()}: max abs difference {self.max_abs_error:.3g}, normwise relative "
+                f"{self.rel_error:.3g} > tolerance {self.tolerance:.3g}")
+
+
+@dataclasses.dataclass
 class Report:
     """The outcome of one step-by-step comparison.
 
     `max_abs_errors[i]` and `max_rel_errors[i]` are the worst errors over W
-    and the slots after step i + 1 (normwise relative, see `tolerances`);
-    `tolerances[i]` the bound at that step.
+    and the state after step i + 1 (normwise relative, see `tolerances`);
+    `tolerances[i]` the bound at that step; `first_failure` the first
+    `Mismatch` (None when it passed); `note` says what was checked (for
+    `verify`, which formula).
     """
 
     name: str
@@ -46,6 +73,7 @@ class Report:
     max_rel_errors: list
     tolerances: list
     note: str = ""
+    first_failure: Mismatch = None
 
     @property
     def steps(self):
@@ -77,10 +105,16 @@ class Report:
 
     def __repr__(self):
         status = "PASS" if self.passed else "FAIL"
-        return (
+        text = (
             f"Report({self.name!r}, {status}, steps={self.steps}, dtype={self.dtype}, "
-            f"max_rel_error={self.max_rel_error:.3g}, worst_step={self.worst_step})"
+            f"max_rel_error={self.max_rel_error:.3g}, tolerance={self.tolerance:.3g}, "
+            f"worst_step={self.worst_step}"
         )
+        if self.first_failure is not None:
+            text += f", first failure at {self.first_failure}"
+        if self.note:
+            text += f", checked: {self.note}"
+        return text + ")"
 
 
 def normwise_errors(actual, desired, scale=None):
@@ -105,10 +139,12 @@ class Driver:
 
     Args:
         optimizer: the optimizer to drive.
-        slots: the slots to read, by course symbol: a sequence of symbols
+        slots: the slots to read, by name: a sequence of course symbols
             (read with the optimizer's `get_slot(variable, symbol)`), or a
-            dict symbol -> attribute holding one variable per model variable
-            (Keras's convention, e.g. ``{"s": "_velocities"}``).
+            dict name -> where the optimizer keeps it: an attribute holding
+            one variable per model variable (Keras's convention, e.g.
+            ``{"s": "_velocities"}``), a callable ``(optimizer, variable) ->
+            array``, or None (`get_slot`).
         wrap: optional function wrapping the step before it runs (e.g.
             ``tf.function``), called with the step function.
     """
@@ -147,6 +183,8 @@ class Driver:
         attribute = self.slots[symbol]
         if attribute is None:
             return self.optimizer.get_slot(variable, symbol)
+        if callable(attribute):
+            return attribute(self.optimizer, variable)
         optimizer = self.optimizer
         index = optimizer._index_dict[optimizer._var_key(variable)] if self.tf_keras else optimizer._get_variable_index(variable)
         return getattr(optimizer, attribute)[index]
@@ -158,6 +196,74 @@ class Driver:
         return weights, slots
 
 
+def _check_dtype(dtype):
+    if dtype not in DTYPES:
+        raise ValueError(f"Argument `dtype` must be one of {DTYPES}. Received: dtype={dtype!r}")
+    if dtype == "float64" and not backends.float64_available():
+        raise ValueError(
+            "dtype='float64' under the JAX backend needs 64-bit floats: set JAX_ENABLE_X64=1 "
+            "(or call jax.config.update('jax_enable_x64', True)) before any array is created. "
+            "`python -m keras_optims.verification` does this itself."
+        )
+
+
+def _compare(name, driver, reference, steps, dtype, seed, keys, init, note=""):
+    """The core of `compare_steps` and `check`.
+
+    reference(W, dW, state, t) -> (W, state) for one variable, `state` a dict
+    of float64 arrays starting at init(W); the entries named by `keys` are
+    compared with the driver's slots of the same name after every step."""
+    _check_dtype(dtype)
+    weights, grads = gradient_sequence(steps, seed)
+    # The reference starts from, and is fed, exactly the values the optimizer sees.
+    ref_weights = [w.astype(dtype).astype(np.float64) for w in weights]
+    ref_state = [_state(init(W.copy()), keys, "init(W)", i) for i, W in enumerate(ref_weights)]
+    driver.start(weights, dtype)
+    abs_errors, rel_errors, tolerances = [], [], []
+    peaks, failure = {}, None  # peaks: tensor -> largest max|reference| so far
+    for t, step_grads in enumerate(grads, start=1):
+        driver.apply(step_grads)
+        for i, g in enumerate(step_grads):
+            dW = g.astype(dtype).astype(np.float64)
+            state = {k: np.array(v, dtype=np.float64) for k, v in ref_state[i].items()}
+            result = reference(ref_weights[i].copy(), dW, state, t)
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise TypeError(f"The reference must return (W, state); at step {t} it returned {type(result).__name__}.")
+            W, state = result
+            ref_weights[i] = np.asarray(W, np.float64)
+            if ref_weights[i].shape != dW.shape:
+                raise ValueError(f"The reference returned W of shape {ref_weights[i].shape} for variable {i} "
+                                 f"of shape {dW.shape} at step {t}.")
+            ref_state[i] = _state(state, keys, f"the reference's state at step {t}", i)
+        actual_weights, actual_slots = driver.state()
+        tensors = [("W", i, actual_weights[i], ref_weights[i]) for i in range(len(ref_weights))]
+        tensors += [(k, i, actual_slots[k][i], ref_state[i][k]) for k in keys for i in range(len(ref_weights))]
+        tolerance = step_tolerance(dtype, t)
+        errors = []
+        for label, i, actual, desired in tensors:
+            peaks[label, i] = max(peaks.get((label, i), 0.0), float(np.max(np.abs(desired), initial=0.0)))
+            errors.append(normwise_errors(actual, desired, peaks[label, i]))
+        abs_errors.append(max(e[0] for e in errors))
+        rel_errors.append(max(e[1] for e in errors))
+        tolerances.append(tolerance)
+        if failure is None and rel_errors[-1] > tolerance:
+            worst = int(np.argmax([e[1] for e in errors]))
+            label, i, actual, desired = tensors[worst]
+            failure = Mismatch(t, label, i, np.array(actual, np.float64), np.array(desired), *errors[worst], tolerance)
+    return Report(name, dtype, abs_errors, rel_errors, tolerances, note, failure)
+
+
+def _state(state, keys, what, variable):
+    """`state` as a dict of float64 arrays, checked to hold every key."""
+    if not isinstance(state, dict):
+        raise TypeError(f"{what} must be a dict of arrays; for variable {variable} it is {type(state).__name__}.")
+    missing = [k for k in keys if k not in state]
+    if missing:
+        raise KeyError(f"{what} has no {', '.join(map(repr, missing))} for variable {variable}; "
+                       f"`slots` names {', '.join(map(repr, keys))}.")
+    return {k: np.asarray(v, np.float64) for k, v in state.items()}
+
+
 def compare_steps(name, driver, reference_step, steps, dtype="float64", seed=0, state=(), lr_at=None, note=""):
     """Feeds one gradient sequence to `driver` and to `reference_step`.
 
@@ -166,41 +272,76 @@ def compare_steps(name, driver, reference_step, steps, dtype="float64", seed=0, 
     `lr_at(step)` gives α for the 0-based step. W and every state entry the
     driver also reports (same name) are compared after every step.
     """
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")
-    if dtype == "float64" and not backends.float64_available():
+
+    def reference(W, dW, entries, t):
+        W, *new = reference_step(W, dW, *(entries[k] for k in state), t, lr=lr_at(t - 1))
+        return W, dict(zip(state, new))
+
+    compared = tuple(k for k in state if k in driver.slots)
+    init = lambda W: {k: np.zeros_like(W) for k in state}  # noqa: E731
+    return _compare(name, driver, reference, steps, dtype, seed, compared, init, note)
+
+
+def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64", seed=0):
+    """Checks any Keras optimizer step by step against a NumPy reference step.
+
+    The optimizer (new, not yet built: it is built on the check's variables)
+    updates a (8, 5) and a (5,) variable of `dtype` with a seeded gradient
+    sequence whose elements span eight decades; `reference` takes the same
+    steps in float64. After every step the weights and every state entry
+    named in `slots` are compared (normwise relative error against the
+    tolerance of `dtype`, see `keras_optims.verification.tolerances`).
+
+    Args:
+        optimizer: a Keras 3 optimizer (ours, Keras's, a user's subclass).
+        reference: ``reference(W, dW, state, t) -> (W, state)``, one step
+            for one variable: float64 NumPy arrays, `state` a dict, `t` 1 on
+            the first step. It may modify its arguments.
+        slots: dict mapping each key of `state` to where the optimizer keeps
+            it: the name of an optimizer attribute holding one variable per
+            model variable (Keras's convention: ``{"m": "_momentums"}``) or a
+            callable ``(optimizer, variable) -> array``. ``{}`` compares the
+            weights only.
+        init: ``init(W) -> state``, the reference's starting state (default:
+            zeros of W's shape for every key of `slots`).
+        steps, dtype, seed: how many steps, "float64" or "float32", the seed
+            of the weights and gradients.
+
+    Returns a `Report`: `.passed`, the worst error and tolerance, and
+    `.first_failure` (step, tensor, variable, values). The harness casts
+    nothing through float32: weights and gradients reach the optimizer as
+    NumPy arrays of `dtype`.
+
+        report = check(MyAdagrad(0.1), adagrad_step, slots={"G": "_accumulators"})
+        assert report.passed, report
+    """
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(f"Argument `optimizer` must be a Keras optimizer. Received: optimizer={optimizer!r}")
+    if getattr(optimizer, "built", False):
         raise ValueError(
-            "dtype='float64' under the JAX backend needs 64-bit floats: set JAX_ENABLE_X64=1 "
-            "(or call jax.config.update('jax_enable_x64', True)) before any array is created. "
-            "`python -m keras_optims.verification` does this itself."
+            "Argument `optimizer` must be a new optimizer: check() builds it on its own variables, and "
+            f"this one is already built. Received: optimizer={optimizer!r}"
         )
-    weights, grads = gradient_sequence(steps, seed)
-    # The reference starts from, and is fed, exactly the values the optimizer sees.
-    ref_weights = [w.astype(dtype).astype(np.float64) for w in weights]
-    ref_state = [tuple(np.zeros_like(w) for _ in state) for w in ref_weights]
-    driver.start(weights, dtype)
-    abs_errors, rel_errors, tolerances = [], [], []
-    peaks = {}  # tensor index -> largest max|reference| so far
-    for t, step_grads in enumerate(grads, start=1):
-        driver.apply(step_grads)
-        lr = lr_at(t - 1)
-        for i, g in enumerate(step_grads):
-            dW = g.astype(dtype).astype(np.float64)
-            W, *new_state = reference_step(ref_weights[i], dW, *ref_state[i], t, lr=lr)
-            ref_weights[i], ref_state[i] = W, tuple(new_state)
-        actual_weights, actual_slots = driver.state()
-        pairs = list(zip(actual_weights, ref_weights))
-        for k, slot in enumerate(state):
-            if slot in actual_slots:
-                pairs += list(zip(actual_slots[slot], [s[k] for s in ref_state]))
-        errors = []
-        for index, (a, d) in enumerate(pairs):
-            peaks[index] = max(peaks.get(index, 0.0), float(np.max(np.abs(d))))
-            errors.append(normwise_errors(a, d, peaks[index]))
-        abs_errors.append(max(e[0] for e in errors))
-        rel_errors.append(max(e[1] for e in errors))
-        tolerances.append(step_tolerance(dtype, t))
-    return Report(name, dtype, abs_errors, rel_errors, tolerances, note)
+    if not callable(reference):
+        raise TypeError(f"Argument `reference` must be a function (W, dW, state, t) -> (W, state). "
+                        f"Received: reference={reference!r}")
+    if not isinstance(slots, dict) or not all(
+        isinstance(k, str) and (isinstance(v, str) or callable(v)) for k, v in slots.items()
+    ):
+        raise TypeError("Argument `slots` must be a dict mapping each state key to an optimizer attribute "
+                        f"name or a callable (optimizer, variable) -> array. Received: slots={slots!r}")
+    if init is not None and not callable(init):
+        raise TypeError(f"Argument `init` must be a function W -> state or None. Received: init={init!r}")
+    _check_steps(steps)
+    keys = tuple(slots)
+    init = init or (lambda W: {k: np.zeros_like(W) for k in keys})
+    name = getattr(optimizer, "name", type(optimizer).__name__)
+    return _compare(name, Driver(optimizer, slots), reference, steps, dtype, seed, keys, init)
+
+
+def _check_steps(steps):
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"Argument `steps` must be an integer >= 1. Received: steps={steps!r}")
 
 
 def _learning_rate_of(optimizer):
@@ -211,23 +352,30 @@ def _learning_rate_of(optimizer):
 
 
 def verify(optimizer, steps=100, dtype="float64", seed=0, name=None):
-    """Checks a configured keras_optims optimizer against the course's math.
+    """Checks a configured optimizer against hand-derived NumPy math: one of
+    keras_optims's (against the course's rule) or Keras's `SGD` (with and
+    without momentum, with and without nesterov), `RMSprop` (no momentum, not
+    centered) or `Adam` (no amsgrad), against the formulas Keras documents
+    (`reference/`; the report's `note` says which).
 
     A fresh copy of `optimizer` (rebuilt from its config; the instance given
     is not touched) updates a (8, 5) and a (5,) variable of `dtype` with a
     seeded gradient sequence for `steps` steps. After every step, W and
-    every slot (`v`, `s`) are compared with `reference/`, which derives the
-    same steps by hand in float64 from the config's hyperparameters. The
-    learning rate may be a float or one of `keras_optims.schedules`.
+    every slot are compared with the reference, which derives the same steps
+    by hand in float64 from the config's hyperparameters (α as the optimizer
+    holds it: Keras keeps its learning rate in a float32 variable). The
+    learning rate of ours may be a float or one of
+    `keras_optims.schedules`; Keras's must be a float.
 
     Returns a `Report`: `.passed`, `.max_abs_errors` and `.max_rel_errors`
-    per step, `.worst_step`. Tolerances: see `keras_optims.verification.tolerances`.
+    per step, `.worst_step`, `.first_failure`. Tolerances: see
+    `keras_optims.verification.tolerances`. Anything else raises, naming
+    what is supported (use `check` with a reference of your own).
 
         report = keras_optims.verification.verify(keras_optims.Adam(1e-3))
         assert report.passed, report
     """
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"Argument `steps` must be an integer >= 1. Received: steps={steps!r}")
+    _check_steps(steps)
     spec = registry.reference_for(optimizer)
     config = optimizer.get_config()
     fresh = type(optimizer).from_config(config)
@@ -239,7 +387,7 @@ def verify(optimizer, steps=100, dtype="float64", seed=0, name=None):
         steps,
         dtype,
         seed,
-        state=spec.slots,
+        state=tuple(spec.slots),
         lr_at=lr_at,
+        note=spec.formula,
     )
-

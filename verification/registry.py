@@ -3,10 +3,14 @@
 `CASES`: every optimizer configuration under test, each switch covered.
 `REFERENCES`: for each optimizer class, its independent twin in `reference/`
 and how the class's config maps onto the course's arguments.
+`keras_builtin_reference`: the same for Keras's SGD, RMSprop and Adam, in the
+forms Keras documents.
 `SCHEDULES`: the same for the epoch schedules.
 """
 
 from dataclasses import dataclass
+
+import keras
 
 import keras_optims
 from keras_optims import schedules
@@ -41,21 +45,24 @@ class Reference:
     """The reference step of an optimizer class and its argument mapping."""
 
     step: object  # reference.adam_step, …
-    slots: tuple  # course symbols, in the order the step takes them
+    slots: object  # names in the order the step takes them: course symbols (get_slot) or {name: attribute}
     arguments: object  # config -> keyword arguments of `step` (without lr)
+    formula: str = ""  # what is checked, for the report
 
 
 REFERENCES = {
-    keras_optims.GradientDescent: Reference(reference.gd_step, (), lambda c: {}),
+    keras_optims.GradientDescent: Reference(reference.gd_step, (), lambda c: {}, "the course's gradient descent"),
     keras_optims.Momentum: Reference(
         reference.momentum_step,
         ("v",),
         lambda c: {"beta": c["beta"], "bias_correction": c["bias_correction"]},
+        "the course's momentum",
     ),
     keras_optims.RMSProp: Reference(
         reference.rmsprop_step,
         ("s",),
         lambda c: {"beta": c["beta"], "eps": c["epsilon"], "epsilon_mode": c["epsilon_mode"]},
+        "the course's RMSProp",
     ),
     keras_optims.Adam: Reference(
         reference.adam_step,
@@ -66,19 +73,78 @@ REFERENCES = {
             "eps": c["epsilon"],
             "epsilon_mode": c["epsilon_mode"],
         },
+        "the course's Adam",
     ),
 }
 
+KERAS_SUPPORTED = ("keras.optimizers.SGD (with or without momentum and nesterov), "
+                   "keras.optimizers.RMSprop (momentum=0, centered=False), keras.optimizers.Adam (amsgrad=False)")
+# Keras's arguments that act around the formula; verify() checks the formula alone.
+KERAS_AROUND = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema",
+                "loss_scale_factor", "gradient_accumulation_steps")
+
+
+def keras_builtin_reference(optimizer):
+    """The `Reference` of one of Keras's SGD, RMSprop or Adam (exactly those
+    classes), in the form Keras documents, after checking that its config
+    uses only what that form covers; None for any other class."""
+    # Exactly Keras's classes, or the subclass Keras itself substitutes on a
+    # backend (under PyTorch, keras.optimizers.Adam() is a multi-tensor
+    # subclass); a user's subclass may change the math: check() is for it.
+    builtins = (keras.optimizers.SGD, keras.optimizers.RMSprop, keras.optimizers.Adam)
+    cls = next((c for c in builtins if isinstance(optimizer, c)), None)
+    if cls is None or not (type(optimizer) is cls or type(optimizer).__module__.startswith("keras.src.backend.")):
+        return None
+    config = optimizer.get_config()
+    around = {k: config[k] for k in KERAS_AROUND if config.get(k)}
+    unsupported = {}
+    if cls is keras.optimizers.RMSprop:
+        unsupported = {k: config[k] for k in ("momentum", "centered") if config[k]}
+    if cls is keras.optimizers.Adam and config["amsgrad"]:
+        unsupported = {"amsgrad": True}
+    if around or unsupported:
+        received = ", ".join(f"{k}={v!r}" for k, v in {**unsupported, **around}.items())
+        raise ValueError(
+            f"verify() checks {KERAS_SUPPORTED}, with none of {', '.join(KERAS_AROUND)}. "
+            f"Received: {received}. Use keras_optims.verification.check with a reference of your own."
+        )
+    if cls is keras.optimizers.SGD and config["momentum"] == 0:
+        return Reference(reference.gd_step, {}, lambda c: {}, "Keras SGD: W ← W − α·dW")
+    if cls is keras.optimizers.SGD:
+        update = "W ← W + μ·m − α·dW" if config["nesterov"] else "W ← W + m"
+        return Reference(
+            reference.keras_sgd_step, {"m": "momentums"},
+            lambda c: {"momentum": c["momentum"], "nesterov": c["nesterov"]},
+            f"Keras SGD{'(nesterov=True)' if config['nesterov'] else ''}: m ← μ·m − α·dW; {update} "
+            "(α inside the momentum buffer)",
+        )
+    if cls is keras.optimizers.RMSprop:
+        return Reference(
+            reference.rmsprop_step, {"velocity": "_velocities"},
+            lambda c: {"beta": c["rho"], "eps": c["epsilon"], "epsilon_mode": "keras"},
+            "Keras RMSprop: s ← ρ·s + (1 − ρ)·dW²; W ← W − α·dW / √(s + ε) (ε inside the root)",
+        )
+    return Reference(
+        reference.adam_step, {"m": "_momentums", "v": "_velocities"},
+        lambda c: {"beta1": c["beta_1"], "beta2": c["beta_2"], "eps": c["epsilon"], "epsilon_mode": "keras"},
+        "Keras Adam: α_t = α·√(1 − β₂ᵗ)/(1 − β₁ᵗ); W ← W − α_t·m / (√v + ε̂) (epsilon hat)",
+    )
+
 
 def reference_for(optimizer):
-    """The `Reference` of an optimizer instance (subclasses use their parent's)."""
+    """The `Reference` of an optimizer instance: ours (subclasses use their
+    parent's) or one of Keras's built-ins (`keras_builtin_reference`)."""
+    builtin = keras_builtin_reference(optimizer)
+    if builtin is not None:
+        return builtin
     for cls in type(optimizer).__mro__:
         if cls in REFERENCES:
             return REFERENCES[cls]
-    supported = ", ".join(c.__name__ for c in REFERENCES)
+    ours = ", ".join(f"keras_optims.{c.__name__}" for c in REFERENCES)
     raise TypeError(
-        f"No course reference for {type(optimizer).__name__}; verify() checks the "
-        f"keras_optims optimizers ({supported}) and their subclasses."
+        f"verify() has no reference for {type(optimizer).__module__}.{type(optimizer).__name__}; it checks "
+        f"{ours} (and their subclasses), and {KERAS_SUPPORTED}. For any other optimizer, write its step "
+        "in NumPy and use keras_optims.verification.check(optimizer, reference, slots=...)."
     )
 
 

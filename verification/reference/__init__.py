@@ -10,7 +10,7 @@ from .ewma import ewma
 from .gradient_check import approximate_gradients, gradient_check, relative_difference
 from .minibatches import random_mini_batches
 from .network import Network
-from .optimizers import adam_step, gd_step, momentum_step, rmsprop_step
+from .optimizers import adam_step, gd_step, keras_sgd_step, momentum_step, rmsprop_step
 from .schedules import (
     epoch_of,
     exponential_decay,
@@ -30,6 +30,7 @@ __all__ = [
     "gradient_check",
     "inverse_sqrt_decay",
     "inverse_time_decay",
+    "keras_sgd_step",
     "momentum_step",
     "random_mini_batches",
     "relative_difference",

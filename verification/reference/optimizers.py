@@ -13,6 +13,12 @@ are converted to float64; nothing is modified in place.
 epsilon_mode="keras" gives the forms of Keras's built-ins instead:
     RMSProp            W ← W − α·dW / √(s + ε)
     Adam               W ← W − α·(√(1 − β₂ᵗ) / (1 − β₁ᵗ))·v / (√s + ε)
+
+and `keras_sgd_step` the form of Keras's SGD, the learning rate inside the
+momentum buffer m (documented in `keras.optimizers.SGD`):
+    SGD                m ← μ·m − α·dW;   W ← W + m
+    SGD, nesterov      m ← μ·m − α·dW;   W ← W + μ·m − α·dW
+    SGD, μ = 0         W ← W − α·dW
 """
 
 import numpy as np
@@ -70,3 +76,14 @@ def adam_step(W, dW, v, s, t, *, lr, beta1, beta2, eps, epsilon_mode="course"):
         lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
         W = W - lr_t * v / (np.sqrt(s) + eps)
     return W, v, s
+
+
+def keras_sgd_step(W, dW, m, t, *, lr, momentum, nesterov=False):
+    """Keras's SGD: the learning rate inside the buffer m. Returns (W, m)."""
+    W, dW, m = _f64(W, dW, m)
+    if momentum == 0:
+        return W - lr * dW, m
+    m = momentum * m - lr * dW
+    if nesterov:
+        return W + momentum * m - lr * dW, m
+    return W + m, m

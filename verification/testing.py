@@ -1,0 +1,41 @@
+"""Assertions for test suites (pytest, unittest, anything that reports an
+`AssertionError`), in the manner of `numpy.testing`.
+
+    from keras_optims.verification.testing import assert_optimizer_matches
+
+    def test_my_adagrad_is_adagrad():
+        assert_optimizer_matches(MyAdagrad(0.1), adagrad_step, slots={"G": "_accumulators"})
+"""
+
+import numpy as np
+
+from keras_optims.verification.harness import check
+
+__all__ = ["assert_optimizer_matches"]
+
+
+def assert_optimizer_matches(optimizer, reference, **arguments):
+    """Raises `AssertionError` unless `optimizer` takes the steps of
+    `reference`: `check(optimizer, reference, **arguments)` with the same
+    arguments (`slots`, `init`, `steps`, `dtype`, `seed`). The message names
+    the first step and tensor that differ, the largest differences and the
+    tolerance, and shows both arrays."""
+    report = check(optimizer, reference, **arguments)
+    if report.passed:
+        return report
+    failure = report.first_failure
+    actual, desired = failure.actual, failure.desired
+    differs = ~np.isclose(actual, desired, rtol=0.0, atol=failure.tolerance * max(np.max(np.abs(desired), initial=0.0), 1e-300))
+    with np.printoptions(precision=17, threshold=20, edgeitems=3):
+        lines = [
+            f"Optimizer {report.name!r} does not match the reference "
+            f"(dtype {report.dtype}, tolerance {failure.tolerance:.3g}, normwise relative)",
+            "",
+            f"First difference at {failure.where()}",
+            f"Mismatched elements: {int(np.sum(differs))} / {differs.size} ({100.0 * np.mean(differs):.3g}%)",
+            f"Max absolute difference: {failure.max_abs_error:.6g}",
+            f"Max relative difference (normwise): {failure.rel_error:.6g}",
+            f" ACTUAL: {np.array2string(actual, prefix=' ACTUAL: ')}",
+            f" DESIRED: {np.array2string(desired, prefix=' DESIRED: ')}",
+        ]
+    raise AssertionError("\n".join(lines))
