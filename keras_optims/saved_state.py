@@ -39,14 +39,16 @@ def slot_shapes(variables, names):
     return [tuple(variable.shape) for variable in variables for _ in names]
 
 
-def flat_layout(variables):
+def flat_layout(variables, own=None):
     """Where each variable's slot goes in the flat-buffer layout: a list of
-    ``(dtype, offset)`` (None for a variable of `LARGE` elements or more,
-    which has slots of its own), and ``{dtype: buffer size}`` in order of
-    first appearance."""
+    ``(dtype, offset)`` (None for a variable that has slots of its own:
+    those of `LARGE` elements or more, or, when given, those for which
+    ``own(index, variable)`` is true), and ``{dtype: buffer size}`` in order
+    of first appearance."""
+    own = own or (lambda index, variable: size_of(variable) >= LARGE)
     totals, places = {}, []
-    for variable in variables:
-        if size_of(variable) >= LARGE:
+    for index, variable in enumerate(variables):
+        if own(index, variable):
             places.append(None)
             continue
         dtype = dtype_name(variable)

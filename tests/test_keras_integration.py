@@ -303,10 +303,12 @@ def test_slot_buffers_are_one_per_slot_and_dtype_and_hold_each_variable_in_order
 
 @pytest.mark.tensorflow
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_large_variables_keep_slot_variables_of_their_own(case):
-    """A variable of LARGE elements or more is not put in the flat buffer (XLA
-    would copy a large buffer to write part of it); its slots are variables
-    of its shape, and every path gives the same steps as for small ones."""
+def test_large_variables_keep_slot_variables_of_their_own_where_xla_updates_them(case):
+    """A variable of LARGE elements or more that XLA or TensorFlow ops update
+    is not put in the flat buffer (XLA would copy a large buffer to write
+    part of it): its slots are variables of its shape. One that the fused
+    kernel updates is, so that one op updates every variable of a dtype.
+    Every layout gives the same steps."""
     from keras_optims.backends.tensorflow import LARGE
 
     rng = np.random.default_rng(8)
@@ -319,8 +321,13 @@ def test_large_variables_keep_slot_variables_of_their_own(case):
         for arrays in sequence:
             opt.apply([tf.constant(g) for g in arrays], variables)
         slots = spec(case).slots
-        assert [v.name for v in opt.variables[2:]] == [n for s in slots for n in (s, f"w0_{s}")]
-        assert [tuple(v.shape) for v in opt.variables[2:]] == [(16,), shapes[0]] * len(slots)
+        if kernel:
+            assert [v.name for v in opt.variables[2:]] == [n for s in slots for n in (s, f"w0_{s}")]
+            assert [tuple(v.shape) for v in opt.variables[2:]] == [(16,), shapes[0]] * len(slots)
+        else:
+            assert [v.name for v in opt.variables[2:]] == list(slots)
+            assert [tuple(v.shape) for v in opt.variables[2:]] == [(LARGE + 16,)] * len(slots)
+            assert opt._updater.paths == {"fused": 9}  # all three variables, three steps, through the kernel
         results.append([v.numpy() for v in variables] + [opt.get_slot(v, n).numpy() for v in variables for n in slots])
     fused, xla, plain = results
     for a, b, c in zip(fused, xla, plain):

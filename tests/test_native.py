@@ -40,6 +40,8 @@ def test_fused_kernel_gives_the_tensorflow_ops_steps_bit_for_bit(case, dtype):
     same scalars rounded once to the dtype, and without fused multiply-adds
     (TensorFlow's CPU ops use none either): every IEEE operation is the same,
     so every weight and slot is identical, step by step."""
+    if os.environ.get("KERAS_OPTIMS_ISA"):  # run by the test below, on a narrower path
+        assert native.isa() == os.environ["KERAS_OPTIMS_ISA"]
     fused_optimizer = make(case, fused=True)
     fused = trajectories(fused_optimizer, dtype)
     assert set(fused_optimizer._updater.paths) == {"fused"}
@@ -47,6 +49,54 @@ def test_fused_kernel_gives_the_tensorflow_ops_steps_bit_for_bit(case, dtype):
     for step, (got, want) in enumerate(zip(fused, plain), start=1):
         for k, (a, b) in enumerate(zip(got, want)):
             np.testing.assert_array_equal(a, b, err_msg=f"tensor {k} after step {step}")
+
+
+def cpu_flags():
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        return None
+    line = next((line for line in text.splitlines() if line.startswith("flags")), None)
+    return set(line.split(":", 1)[1].split()) if line else None
+
+
+def widest_isa():
+    """The instruction set the kernel should pick on this CPU (None where
+    /proc/cpuinfo does not say)."""
+    import platform
+
+    flags = cpu_flags()
+    if platform.machine() not in ("x86_64", "AMD64") or flags is None:
+        return None
+    return "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "sse2"
+
+
+def test_the_kernel_runs_with_the_widest_instruction_set_the_cpu_has():
+    if os.environ.get("KERAS_OPTIMS_ISA"):
+        pytest.skip("KERAS_OPTIMS_ISA chooses the instruction set here")
+    expected = widest_isa()
+    if expected is None:
+        pytest.skip("not x86-64 Linux: one instruction set")
+    assert native.isa() == expected
+
+
+@pytest.mark.parametrize("isa", ["sse2", "avx2"])
+def test_every_narrower_instruction_set_gives_the_same_bits(isa):
+    """One library holds the loops for every x86-64 vector width and picks
+    one at load; KERAS_OPTIMS_ISA asks for a narrower one. Each gives the
+    TensorFlow-ops steps bit for bit, like the widest (the test above)."""
+    order = ["sse2", "avx2", "avx512"]
+    widest = widest_isa()
+    if widest is None or order.index(isa) >= order.index(widest):
+        pytest.skip(f"{isa} is not narrower than what this CPU runs ({widest})")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+         f"{__file__}::test_fused_kernel_gives_the_tensorflow_ops_steps_bit_for_bit"],
+        capture_output=True, text=True, timeout=600, cwd=os.path.dirname(__file__),
+        env={**os.environ, "KERAS_OPTIMS_ISA": isa, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert f"{2 * len(CASES)} passed" in done.stdout
 
 
 def test_comparison_catches_a_one_ulp_difference():

@@ -368,15 +368,16 @@ class Updater(VariableUpdate):
     """The Keras 3 optimizers' updater on TensorFlow: a `VariableUpdate`
     that also lays out the slots.
 
-    Slots of variables under `LARGE` elements share one flat buffer per slot
+    The slots of every variable the fused kernel will update, and of every
+    other variable under `LARGE` elements, share one flat buffer per slot
     and dtype (optimizer variables ``v``, ``s``; ``v_float32``, … when the
     model mixes dtypes), each variable's part at a fixed offset, one
     variable after the other in the order of ``optimizer.build``: a step then
-    passes two buffers instead of two variables per small model variable
-    into the ``tf.function`` and the fused kernel (each captured variable
-    costs every call a few µs). A larger variable keeps slot variables of
-    its own (``dense_kernel_v``), which XLA updates in place (it would copy
-    a large flat buffer).
+    passes two buffers instead of two variables per model variable into the
+    ``tf.function`` (each captured variable costs every call a few µs), and
+    one fused op per dtype updates them all. A larger variable that XLA
+    will update keeps slot variables of its own (``dense_kernel_v``), which
+    XLA updates in place (it would copy a large flat buffer).
 
     What is saved does not depend on this layout: `slot_arrays` gives one
     slot per model variable, as `backends.PerVariableUpdater` lays them out
@@ -388,7 +389,14 @@ class Updater(VariableUpdate):
         self.slot_names = tuple(slot_names)
 
     def build(self, optimizer, variables):
-        self._places, totals = flat_layout(variables)
+        # A variable that the fused kernel will update keeps its slots in the
+        # flat buffers whatever its size, so that one op updates every
+        # variable of a dtype; a large one that XLA or TensorFlow ops will
+        # update has slots of its own.
+        fused = [self._fused_at_build(variable) for variable in map(tf_variable, variables)]
+        self._places, totals = flat_layout(
+            variables, own=lambda index, variable: size_of(variable) >= LARGE and not fused[index]
+        )
         self._buffers = {}
         for name in self.slot_names:
             buffers = {}
@@ -401,6 +409,13 @@ class Updater(VariableUpdate):
                 if self._places[index] is None:
                     buffers[index] = optimizer.add_variable_from_reference(variable, name)
             self._buffers[name] = buffers
+
+    def _fused_at_build(self, variable):
+        """Whether the fused kernel is expected to update `variable` (it is
+        checked again at every step)."""
+        if self.fused is False or self._kernel is None or self._fused_refusal(variable) is not None:
+            return False
+        return native.available()
 
     def slots_of(self, index):
         """The `Slot`s of the model variable at `index`, in `slot_names` order."""

@@ -373,6 +373,13 @@ def load_if_built():
     return _module is not None
 
 
+def isa():
+    """The instruction set the kernel runs with here ("avx512", "avx2",
+    "sse2" on x86-64; "neon" on ARM): picked when the library loads, the
+    widest the CPU has, or narrower where ``KERAS_OPTIMS_ISA`` asks."""
+    return load().keras_optims_course_update_isa().numpy().decode()
+
+
 def available():
     """Whether the fused kernel can be used in this process."""
     try:

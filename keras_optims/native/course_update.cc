@@ -1,6 +1,7 @@
 // One TensorFlow CPU kernel that applies a course rule to many variables at
 // once (a "multi-tensor" update): every variable, its slots and its gradient
-// are read once and written once, on all of TensorFlow's CPU worker threads.
+// are read once and written once, on all of TensorFlow's CPU worker threads,
+// with the widest vector instructions the CPU has (see Isa below).
 // See keras_optims/native/__init__.py for how it is built and used.
 //
 // Element-wise, in the variable's dtype T, with per-step scalars computed in
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,9 +83,15 @@ struct Piece {
   int64_t n;
 };
 
+#if defined(__GNUC__) || defined(__clang__)
+#define KERAS_OPTIMS_INLINE inline __attribute__((always_inline))
+#else
+#define KERAS_OPTIMS_INLINE inline
+#endif
+
 // s = b*s + (1-b)*(g*g); W = W - (a*g)/(sqrt(s) + e), or /sqrt(s + e).
 template <typename T, bool epsilon_inside_root>
-void RMSProp(const T* c, T* __restrict w, T* __restrict x, const T* __restrict g, int64_t n) {
+KERAS_OPTIMS_INLINE void RMSProp(const T* c, T* __restrict w, T* __restrict x, const T* __restrict g, int64_t n) {
   const T b = c[0], b1 = c[1], a = c[2], e = c[3];
   for (int64_t i = 0; i < n; ++i) {
     const T s = b * x[i] + b1 * (g[i] * g[i]);
@@ -93,8 +101,9 @@ void RMSProp(const T* c, T* __restrict w, T* __restrict x, const T* __restrict g
   }
 }
 
+// The element loops, written once; compiled below for each instruction set.
 template <typename T>
-void Apply(Rule rule, const T* c, const Piece<T>& p) {
+KERAS_OPTIMS_INLINE void ApplyLoops(Rule rule, const T* c, const Piece<T>& p) {
   T* __restrict w = p.w;
   T* __restrict x = p.s0;
   T* __restrict y = p.s1;
@@ -134,6 +143,90 @@ void Apply(Rule rule, const T* c, const Piece<T>& p) {
     }
   }
 }
+
+// Instruction sets. The loops above are compiled once per x86-64 vector
+// width (baseline SSE2, AVX2, AVX-512) and the widest the CPU has is picked
+// once, when the library loads (KERAS_OPTIMS_ISA may ask for a narrower one).
+// Every width performs the same IEEE operations in the same order, and
+// -ffp-contract=off keeps fused multiply-adds out of all of them, so every
+// path gives the same bits; one library suits every CPU that can load it.
+enum class Isa { kBaseline, kAvx2, kAvx512 };
+
+const char* IsaName(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512: return "avx512";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kBaseline: break;
+  }
+#if defined(__x86_64__)
+  return "sse2";
+#elif defined(__aarch64__)
+  return "neon";
+#else
+  return "baseline";
+#endif
+}
+
+template <typename T>
+void ApplyBaseline(Rule rule, const T* c, const Piece<T>& p) { ApplyLoops<T>(rule, c, p); }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define KERAS_OPTIMS_X86_DISPATCH 1
+template <typename T>
+__attribute__((target("avx2"))) void ApplyAvx2(Rule rule, const T* c, const Piece<T>& p) {
+  ApplyLoops<T>(rule, c, p);
+}
+template <typename T>
+__attribute__((target("avx512f"))) void ApplyAvx512(Rule rule, const T* c, const Piece<T>& p) {
+  ApplyLoops<T>(rule, c, p);
+}
+#endif
+
+Isa DetectIsa() {
+  Isa best = Isa::kBaseline;
+#ifdef KERAS_OPTIMS_X86_DISPATCH
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) best = Isa::kAvx512;
+  else if (__builtin_cpu_supports("avx2")) best = Isa::kAvx2;
+#endif
+  const char* wanted = std::getenv("KERAS_OPTIMS_ISA");
+  if (wanted != nullptr) {
+    const std::string name(wanted);
+    Isa asked = best;
+    if (name == "avx2") asked = Isa::kAvx2;
+    else if (name == "baseline" || name == "sse2") asked = Isa::kBaseline;
+    if (static_cast<int>(asked) < static_cast<int>(best)) best = asked;  // never wider than the CPU has
+  }
+  return best;
+}
+
+const Isa kIsa = DetectIsa();
+
+template <typename T>
+void Apply(Rule rule, const T* c, const Piece<T>& p) {
+#ifdef KERAS_OPTIMS_X86_DISPATCH
+  if (kIsa == Isa::kAvx512) return ApplyAvx512<T>(rule, c, p);
+  if (kIsa == Isa::kAvx2) return ApplyAvx2<T>(rule, c, p);
+#endif
+  ApplyBaseline<T>(rule, c, p);
+}
+
+REGISTER_OP("KerasOptimsCourseUpdateIsa")
+    .Output("isa: string")
+    .SetShapeFn(::tensorflow::shape_inference::ScalarShape)
+    .Doc("The instruction set the KerasOptimsCourseUpdate kernel runs with.");
+
+class CourseUpdateIsaOp : public OpKernel {
+ public:
+  explicit CourseUpdateIsaOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  void Compute(OpKernelContext* ctx) override {
+    Tensor* out = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, ::tensorflow::TensorShape({}), &out));
+    out->scalar<::tensorflow::tstring>()() = IsaName(kIsa);
+  }
+};
+
+REGISTER_KERNEL_BUILDER(Name("KerasOptimsCourseUpdateIsa").Device(::tensorflow::DEVICE_CPU), CourseUpdateIsaOp);
 
 template <typename T>
 class CourseUpdateOp : public OpKernel {
