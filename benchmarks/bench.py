@@ -33,6 +33,13 @@ Cases per optimizer (each with default arguments):
 - torch foreach / fused: `torch.optim` with `foreach=True` / `fused=True`
   (where torch supports it), when torch is installed;
 - floor: a fused C kernel over the same bytes on all cores (see floor.py).
+
+Then, per optimizer and shape, ours against torch's fused step (foreach
+where torch has no fused form) warm and cold (`against_torch`): warm times
+each case alone, call after call, so that its data stays in the caches it
+fits in; cold evicts the caches before every call, as above. Both one step
+per `tf.function` call and ten. The fused kernel's instruction set
+(`keras_optims.native.isa()`) is recorded.
 """
 
 import argparse
@@ -139,7 +146,24 @@ def torch_cases(optimizer, variable_shapes):
     return cases
 
 
-_EVICT = np.zeros(96 * 2**20, dtype=np.uint8)  # 3× the 32 MiB L3 of the project's machine
+def last_level_cache_bytes(default=32 * 2**20):
+    """The size of the largest CPU cache, as Linux reports it (`default`
+    elsewhere)."""
+    sizes = []
+    for entry in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = entry.read_text().strip()
+        units = {"K": 2**10, "M": 2**20, "G": 2**30}
+        try:
+            sizes.append(int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text))
+        except (ValueError, IndexError):
+            continue
+    return max(sizes, default=default)
+
+
+# Three times the largest cache (at most 2 GiB): the project's machines have
+# had 32 MiB and 480 MiB of L3, and a buffer smaller than the cache evicts
+# nothing.
+_EVICT = np.zeros(min(3 * last_level_cache_bytes(), 2 * 2**30), dtype=np.uint8)
 
 
 def evict_caches():
@@ -166,6 +190,58 @@ def time_interleaved(cases, repeats, warmup=3):
             fn()
             samples[name].append((time.perf_counter() - start) / getattr(fn, "steps_per_call", 1))
     return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def time_blocks(cases, repeats, blocks=5):
+    """{name: median seconds per step} with warm caches: each case runs a
+    block of calls on its own (after one untimed call), cases take turns
+    block by block; the median is over every timed call."""
+    samples = {k: [] for k in cases}
+    per_block = max(1, repeats // blocks)
+    for _ in range(blocks):
+        for name, fn in cases.items():
+            fn()
+            for _ in range(per_block):
+                start = time.perf_counter()
+                fn()
+                samples[name].append((time.perf_counter() - start) / getattr(fn, "steps_per_call", 1))
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def against_torch(quick, repeats):
+    """Ours (one step per call and ten) against torch's fused step, warm and
+    cold, per optimizer and shape: rows with ms and ours/torch ratios."""
+    rows = []
+    for shape_name in ("a", "b"):
+        variable_shapes = shapes(shape_name, quick)
+        for optimizer in OPTIMIZERS:
+            torch_side = {k: v for k, v in torch_cases(optimizer, variable_shapes).items() if isinstance(v, tuple)}
+            if not torch_side:
+                continue
+            peer = "torch fused" if "torch fused" in torch_side else "torch foreach"
+            keras_side = keras_cases(optimizer, variable_shapes)
+            ours = {name: keras_side[name][0] for name in ("ours", "ours/10")}
+            for caches in ("warm", "cold"):
+                measure = time_blocks if caches == "warm" else time_interleaved
+                times = {**measure(ours, repeats), **measure({peer: torch_side[peer][0]}, repeats)}
+                rows.append({
+                    "shape": shape_name, "optimizer": optimizer, "caches": caches, "peer": peer,
+                    "ms": {k: v * 1e3 for k, v in times.items()},
+                    "ours_over_peer": times["ours"] / times[peer],
+                    "ours_10_over_peer": times["ours/10"] / times[peer],
+                })
+    return rows
+
+
+def format_against_torch(rows, isa):
+    lines = ["", f"ours against torch (fused kernel instruction set: {isa})",
+             f"{'shape':<5} {'optimizer':<15} {'caches':<6} {'ours ms':>8} {'ours/10':>8} {'peer':<13} {'peer ms':>8} "
+             f"{'ours/peer':>9} {'/10':>6}"]
+    for r in rows:
+        ms = r["ms"]
+        lines.append(f"{r['shape']:<5} {r['optimizer']:<15} {r['caches']:<6} {ms['ours']:>8.2f} {ms['ours/10']:>8.2f} "
+                     f"{r['peer']:<13} {ms[r['peer']]:>8.2f} {r['ours_over_peer']:>8.2f}× {r['ours_10_over_peer']:>5.2f}×")
+    return "\n".join(lines)
 
 
 def state_bytes(opt, variables):
@@ -356,18 +432,24 @@ def main(argv=None):
         shape_rows, floor_kind = step_benchmark(shape_name, args.quick, repeats)
         rows += shape_rows
     fit = fit_benchmark(args.quick, repeats)
+    torch_rows = against_torch(args.quick, repeats) if importlib.util.find_spec("torch") else []
+    from keras_optims import native
+
+    isa = native.isa() if native.available() else "unavailable"
     machine = {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),
         "tensorflow": tf.__version__,
         "devices": [d.device_type for d in tf.config.list_physical_devices()],
+        "fused_kernel_isa": isa,
     }
     print(format_table(rows, fit, floor_kind), flush=True)
+    print(format_against_torch(torch_rows, isa), flush=True)
     others = other_backends(args.quick, repeats)
     print(format_backends(rows, fit, others))
     payload = {"machine": machine, "repeats": repeats, "quick": args.quick, "floor": floor_kind,
-               "steps": rows, "fit": fit, "backends": others}
+               "steps": rows, "fit": fit, "against_torch": torch_rows, "backends": others}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(payload, indent=2))
     print(f"\nwrote {args.json}")
