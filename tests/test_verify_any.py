@@ -134,6 +134,8 @@ def test_assert_optimizer_matches_reads_like_numpy_testing():
     message = str(raised.value)
     assert re.match(r"Optimizer 'heavy_ball\w*' does not match the reference \(dtype float64, tolerance 1e-12", message)
     assert re.search(r"\nFirst difference at step 3, v of variable \d \(shape \(", message)
+    counted, total = map(int, re.search(r"Mismatched elements: (\d+) / (\d+)", message).groups())
+    assert 1 <= counted <= total
     for part in ("Mismatched elements: ", "Max absolute difference: ", "Max relative difference (normwise): ",
                  "\n ACTUAL: [", "\n DESIRED: ["):
         assert part in message

@@ -37,7 +37,8 @@ def gradient_sequence(steps, seed=0, shapes=SHAPES):
 class Mismatch:
     """Where a comparison first failed: after `step` (1-based), `tensor` ("W"
     or a state key) of model variable `variable` differed from the reference
-    by more than the tolerance."""
+    by more than the tolerance. Relative errors are taken against `scale`,
+    the largest max|desired| that tensor has had so far (see `tolerances`)."""
 
     step: int
     tensor: str
@@ -47,6 +48,7 @@ class Mismatch:
     max_abs_error: float
     rel_error: float
     tolerance: float
+    scale: float
 
     def where(self):
         return f"step {self.step}, {self.tensor} of variable {self.variable} (shape {tuple(self.desired.shape)})"
@@ -249,7 +251,8 @@ def _compare(name, driver, reference, steps, dtype, seed, keys, init, note=""):
         if failure is None and rel_errors[-1] > tolerance:
             worst = int(np.argmax([e[1] for e in errors]))
             label, i, actual, desired = tensors[worst]
-            failure = Mismatch(t, label, i, np.array(actual, np.float64), np.array(desired), *errors[worst], tolerance)
+            failure = Mismatch(t, label, i, np.array(actual, np.float64), np.array(desired), *errors[worst], tolerance,
+                               peaks[label, i])
     return Report(name, dtype, abs_errors, rel_errors, tolerances, note, failure)
 
 
