@@ -9,15 +9,25 @@ saved `.keras` model loads without `custom_objects`. It works on every Keras 3
 backend (TensorFlow, JAX, PyTorch) and imports TensorFlow only under the
 TensorFlow backend (`keras_optims.tf_keras`, the tf_keras flavour, imports it
 when imported).
+
+The backend comes from an extra: ``pip install "keras-optims[tensorflow]"``
+(or ``[jax]``, ``[torch]``). When the library of the backend Keras is set to
+use is not installed, this import raises one ModuleNotFoundError that names
+the extra to install (`keras_optims.compat`).
 """
 
-import keras
+from keras_optims import compat
 
-from keras_optims import callbacks, schedules
-from keras_optims.adam import Adam
-from keras_optims.gradient_descent import GradientDescent
-from keras_optims.momentum import Momentum
-from keras_optims.rmsprop import RMSProp
+compat.select_verification_backend()  # python -m keras_optims.verification --backend X
+compat.check_backend_installed()
+
+import keras  # noqa: E402
+
+from keras_optims import callbacks, schedules  # noqa: E402
+from keras_optims.adam import Adam  # noqa: E402
+from keras_optims.gradient_descent import GradientDescent  # noqa: E402
+from keras_optims.momentum import Momentum  # noqa: E402
+from keras_optims.rmsprop import RMSProp  # noqa: E402
 
 __version__ = "0.2.0.dev0"  # the one place; pyproject.toml reads it, CHANGELOG.md lists it
 

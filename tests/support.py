@@ -1,8 +1,11 @@
 """Helpers shared by the tests: running an optimizer step by step, and the
 tolerances every numeric comparison uses, with their reasons."""
 
+import importlib.util
+
 import numpy as np
 import keras
+import pytest
 
 from keras_optims.verification.harness import Driver
 
@@ -82,3 +85,14 @@ def random_gradients(steps, size, dtype, seed=0):
     rng = np.random.default_rng(seed)
     scales = np.logspace(-8, 0, size)
     return (rng.standard_normal((steps, size)) * scales).astype(dtype)
+
+
+def requires(*modules):
+    """Skips a test that needs every one of `modules` (e.g. all three
+    backends' libraries) where one is not installed: `make test` installs
+    them all; each configuration of `make test-compat` only its backend's."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)} (not installed here)")
+
+
+EVERY_BACKEND = ("tensorflow", "jax", "torch")

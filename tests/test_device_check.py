@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from support import requires
+
 CHECK = Path(__file__).resolve().parents[1] / "benchmarks" / "device_check.py"
 
 # Imported by every Python process that has this folder on its path: as on a
@@ -27,6 +29,7 @@ def run_check(tmp_path, *args):
 
 
 @pytest.mark.tensorflow  # starts its own JAX and PyTorch processes; once is enough
+@requires("jax", "torch")
 def test_quick_cpu_run_verifies_and_times_both_backends_without_tensorflow(tmp_path):
     out = tmp_path / "out"
     done = run_check(tmp_path, "--device", "cpu", "--quick", "--out", str(out))
@@ -54,6 +57,7 @@ def test_quick_cpu_run_verifies_and_times_both_backends_without_tensorflow(tmp_p
 
 
 @pytest.mark.tensorflow
+@requires("jax", "torch")
 def test_gpu_requested_without_a_gpu_fails_clearly(tmp_path):
     done = run_check(tmp_path, "--device", "gpu", "--out", str(tmp_path / "out"))
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]

@@ -14,6 +14,7 @@ import keras
 import keras_optims
 from keras_optims.verification import __main__ as cli
 from keras_optims.verification import equivalences, faults, reference, registry, suite, verify
+from support import EVERY_BACKEND, requires
 
 REFERENCE_DIR = Path(reference.__file__).parent
 ALLOWED = {"numpy", "math", "dataclasses", "functools", "itertools", "typing", "__future__"}
@@ -86,7 +87,7 @@ def test_verify_rejects_what_it_cannot_derive():
 
 @pytest.mark.parametrize(
     "equivalence",
-    [e for e in equivalences.EQUIVALENCES if equivalences.available(e)],
+    [e for e in equivalences.EQUIVALENCES if not equivalences.unavailable(e)],
     ids=lambda e: e.id,
 )
 def test_each_equivalence_holds_and_its_control_fails(equivalence):
@@ -221,6 +222,7 @@ def test_cli_float32_run(capsys):
 
 
 @pytest.mark.tensorflow  # starts every backend itself; once is enough
+@requires(*EVERY_BACKEND)
 def test_cli_runs_each_backend_in_its_own_process(tmp_path):
     """--backend all: one run per backend, each naming its backend; their JSON
     combined, with one "passed" for all."""

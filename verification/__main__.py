@@ -10,8 +10,10 @@ terminal allows (`COLUMNS`, default 100; long case names wrap). Exit status:
 Markdown (for a job summary), `--json` every number.
 
 Without `--backend` the suite runs on the current backend (KERAS_BACKEND);
-with it, in a new Python process per backend. Under JAX it turns on
-``jax_enable_x64`` itself (float64 models need it).
+`--backend X` runs it on X, without KERAS_BACKEND and without the default
+backend's library (only X's need be installed); `--backend all` runs each
+backend in a new Python process. Under JAX it turns on ``jax_enable_x64``
+itself (float64 models need it).
 """
 
 import argparse
@@ -186,9 +188,18 @@ def write_outputs(args, runs, payload):
 
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
-    if args.backend is not None:
+    if args.backend is not None and args.backend != current_backend():
         return run_in_subprocesses(args)
     return run_here(args)
+
+
+def current_backend():
+    """Keras's backend in this process. Started as the CLI with ``--backend
+    X``, that is X already (`keras_optims.compat.select_verification_backend`):
+    neither KERAS_BACKEND nor the default backend's library is needed."""
+    import keras
+
+    return keras.backend.backend()
 
 
 if __name__ == "__main__":

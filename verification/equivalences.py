@@ -3,17 +3,19 @@ claim proven step by step against `reference/`, with a control that breaks
 the claim's condition and must fail.
 
 An `Equivalence.run(dtype, steps)` returns (report, control report); the
-row holds when the report passes and the control fails. Rows that need
-torch are skipped when it is not installed.
+row holds when the report passes and the control fails. A row whose peer
+library (`Equivalence.needs`) is not installed or does not import is
+skipped, with the reason (`unavailable`).
 """
 
 import dataclasses
 import functools
-import importlib.util
+import importlib
 
 import keras
 import numpy as np
 
+from keras_optims import compat
 from keras_optims.verification import reference
 from keras_optims.verification.harness import Driver, Report, compare_steps
 from keras_optims.verification.tolerances import UNIT_ROUNDOFF
@@ -173,9 +175,7 @@ class OptaxDriver:
         self.transformation, self.slots = transformation, slots
 
     def _x64(self):
-        import jax
-
-        return jax.enable_x64(True)
+        return compat.jax_x64()
 
     def start(self, weights, dtype):
         import jax.numpy as jnp
@@ -363,5 +363,18 @@ EQUIVALENCES = [
 ]
 
 
-def available(equivalence):
-    return not equivalence.needs or importlib.util.find_spec(equivalence.needs) is not None
+def unavailable(equivalence):
+    """Why `equivalence` cannot run here (its peer library is not installed,
+    or fails to import: e.g. tf_keras beside a TensorFlow that does not
+    import), or None when it can."""
+    if not equivalence.needs:
+        return None
+    try:
+        importlib.import_module(equivalence.needs)
+    except ModuleNotFoundError as error:
+        if error.name and error.name.split(".")[0] == equivalence.needs:
+            return f"{equivalence.needs} is not installed"
+        return f"{equivalence.needs} cannot be imported: {error}"
+    except Exception as error:  # a broken install: the row is skipped, the run goes on
+        return f"{equivalence.needs} cannot be imported: {type(error).__name__}: {error}"
+    return None

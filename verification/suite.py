@@ -160,8 +160,9 @@ def gradient_check_rows(steps, dtype, seed):
 
 def equivalence_rows(steps, dtype, seed):
     for equivalence in equivalences.EQUIVALENCES:
-        if not equivalences.available(equivalence):
-            yield Row("equivalence", equivalence.claim, 0, 0.0, 0.0, 0.0, "SKIP", f"{equivalence.needs} is not installed")
+        reason = equivalences.unavailable(equivalence)
+        if reason:
+            yield Row("equivalence", equivalence.claim, 0, 0.0, 0.0, 0.0, "SKIP", reason)
             continue
         main, control = equivalence.run(dtype, steps)
         row = _row("equivalence", equivalence.claim, main)

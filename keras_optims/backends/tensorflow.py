@@ -134,9 +134,11 @@ class FusedKernelUnavailable(native.NativeUnavailable, backends.FusedUnavailable
     """``fused=True``, and the fused kernel cannot be used here."""
 
 
-def calling_model(depth=40):
+def calling_model(depth=200):
     """The Keras model (Keras 3 or tf_keras) whose training step is running
-    the current update, if any: the nearest caller that is a model."""
+    the current update, if any: the nearest caller that is a model, within
+    `depth` frames (tf_keras 2.16's autograph puts the model ~70 frames
+    above the update, Keras 3.15's ~20)."""
     frame = sys._getframe(1)
     for _ in range(depth):
         if frame is None:

@@ -9,13 +9,16 @@ Same rules (written once, in `keras_optims.rules`), arguments, checks, slots
 (`v`, `s`) and defaults as the Keras 3 classes of `keras_optims`; subclasses of
 `tf_keras.optimizers.Optimizer` and `tf_keras.optimizers.schedules.
 LearningRateSchedule`, registered with tf_keras's serialization under the
-package name `keras_optims`.
+package name `keras_optims`. Needs ``pip install "keras-optims[tensorflow]"``
+(tf-keras and TensorFlow); without them this import says so.
 """
 
-import tf_keras
+from keras_optims import compat
 
-from keras_optims import adam, gradient_descent, momentum, rmsprop, schedules
-from keras_optims.tf_keras.optimizer import Schedule, TensorFlowOps, TFKerasOptimizer
+tf_keras = compat.import_tf_keras()
+
+from keras_optims import adam, gradient_descent, momentum, rmsprop, schedules  # noqa: E402
+from keras_optims.tf_keras.optimizer import Schedule, TensorFlowOps, TFKerasOptimizer  # noqa: E402
 
 register = tf_keras.saving.register_keras_serializable(package="keras_optims")
 
