@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench device-wheels install clean
+.PHONY: demo test test-compat bench device-wheels install clean
 
 # torch is installed first at the CPU build this project's machines carry:
 # the `torch` extra's range then installs nothing more (on its own it would
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_CPU)"
-	$(BIN)/python -m pip install --quiet -e ".[test,examples,jax,torch]"
+	$(BIN)/python -m pip install --quiet -e ".[tensorflow,jax,torch,test,examples]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -35,6 +35,14 @@ test: $(STAMP)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest
 	KERAS_BACKEND=jax $(BIN)/python -m pytest
 	KERAS_BACKEND=torch $(BIN)/python -m pytest
+
+# Both ends of every version range in pyproject.toml, on each backend, from
+# the built wheel, each configuration in a fresh environment
+# (tests/compat/matrix.toml, tests/compat/run.py); then the wheel with only [jax] and
+# only [torch]. uv makes the environments and keeps one download cache.
+test-compat: $(STAMP)
+	$(BIN)/python -m pip install --quiet --group compat
+	$(BIN)/python tests/compat/run.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
@@ -55,4 +63,4 @@ device-wheels: $(STAMP)
 	@ls $(WHEELS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info .compat

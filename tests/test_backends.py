@@ -279,8 +279,20 @@ def test_jax_without_x64_runs_in_float32_and_float64_verify_says_why():
 @pytest.mark.parametrize("make_optimizer", [lambda: keras_optims.Adam(0.01), lambda: keras_optims.RMSProp(0.01)], ids=["adam", "rmsprop"])
 def test_jit_compile_under_pytorch_trains_as_eager_does(make_optimizer):
     """model.compile(jit_compile=True) is torch.compile under PyTorch: the
-    rule's multi-tensor ops are compiled, torch's fused Adam runs as it is."""
+    rule's multi-tensor ops are compiled, torch's fused Adam runs as it is.
+
+    Where torch.compile cannot compile Keras's train step at all (measured:
+    torch 2.4.0 with keras 3.11.0, an InternalTorchDynamoError in Keras's
+    loss code, with Keras's own Adam as with ours; torch 2.13 and 2.15 with
+    keras 3.15 compile it), this is skipped, naming that error."""
     X, y = data()
+    builtin = small_model()
+    builtin.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", jit_compile=True)
+    try:
+        builtin.fit(X, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    except Exception as error:  # Keras's own optimizer: nothing of ours is involved
+        pytest.skip(f"torch.compile fails on Keras's train step with keras.optimizers.Adam too: "
+                    f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
     weights = []
     for jit_compile in (False, True):
         model = small_model()

@@ -43,30 +43,122 @@ def test_the_license_is_the_text_pyproject_declares():
 
 
 # The packages whose private names the code uses: each is capped just above
-# the minor release that is installed and tested.
-CAPPED = {"tensorflow": "dependencies", "tf-keras": "dependencies", "keras": "dependencies",
-          "jax": "jax", "torch": "torch"}
+# the newest minor release that is tested.
+CAPPED = ("keras", "tensorflow", "tf-keras", "jax", "torch")
+# Which configurations of the matrix install a requirement: the core ones
+# every configuration, an extra's only its backend's.
+BACKEND_EXTRAS = ("tensorflow", "jax", "torch")
 
 
 def requirements():
-    listed = PYPROJECT["project"]["dependencies"] + [
-        r for extra in PYPROJECT["project"]["optional-dependencies"].values() for r in extra
-    ]
-    return {Requirement(r).name: Requirement(r) for r in listed}
+    """{name: (Requirement, the backends whose configurations install it)}."""
+    project = PYPROJECT["project"]
+    found = {Requirement(r).name: (Requirement(r), BACKEND_EXTRAS) for r in project["dependencies"]}
+    for extra in BACKEND_EXTRAS:
+        for r in project["optional-dependencies"][extra]:
+            found[Requirement(r).name] = (Requirement(r), (extra,))
+    return found
 
 
-@pytest.mark.parametrize("name", sorted(CAPPED))
-def test_dependencies_are_capped_at_the_tested_release(name):
+def matrix():
+    return tomllib.loads((ROOT / "tests" / "compat" / "matrix.toml").read_text())["config"]
+
+
+def pins(config):
+    return {Requirement(p).name: Requirement(p).specifier for p in config["pins"]}
+
+
+def bound(requirement, operator):
+    versions = [Version(s.version) for s in requirement.specifier if s.operator == operator]
+    assert len(versions) <= 1, f"{requirement}: more than one {operator} bound"
+    return versions[0] if versions else None
+
+
+def test_every_backend_has_a_lowest_and_a_newest_configuration():
+    names = sorted(c["name"] for c in matrix())
+    assert names == sorted(f"{b}-{end}" for b in BACKEND_EXTRAS for end in ("lowest", "newest"))
+    for config in matrix():
+        assert config["name"].startswith(config["backend"] + "-")
+
+
+@pytest.mark.parametrize("name", sorted(requirements()))
+def test_both_ends_of_each_range_are_in_the_matrix(name):
+    """Before: pyproject.toml admitted one minor release of each, and nothing
+    tested another. Lowest configurations pin the floor exactly; newest ones
+    pin the newest minor release under the cap (`==X.Y.*`) or, without a cap,
+    leave the newest release to the resolver."""
+    requirement, backends = requirements()[name]
+    floor, cap = bound(requirement, ">="), bound(requirement, "<")
+    assert floor is not None, f"{requirement} needs a lower bound"
+    for config in matrix():
+        if config["backend"] not in backends:
+            assert name not in pins(config), f"{config['name']} pins {name}, which its extra does not install"
+            continue
+        pinned = pins(config).get(name)
+        if config["name"].endswith("-lowest"):
+            assert pinned is not None and [(s.operator, Version(s.version)) for s in pinned] == [("==", floor)], (
+                f"{config['name']} must pin {name}=={floor}, the floor of {requirement}")
+        elif cap is None:
+            assert pinned is None, f"{config['name']}: {name} has no cap, so its newest release is the resolver's"
+        else:
+            newest_minor = (cap.major, cap.minor - 1)
+            assert cap.micro == 0 and cap.minor >= 1, f"{requirement}: caps sit at a minor release"
+            assert pinned is not None and [s.operator for s in pinned] == ["=="], f"{config['name']} must pin {name}"
+            spec = next(iter(pinned)).version
+            assert spec == f"{newest_minor[0]}.{newest_minor[1]}.*", (
+                f"{config['name']} must pin {name}=={newest_minor[0]}.{newest_minor[1]}.*, the newest minor under {cap}")
+
+
+def test_the_python_range_is_tested_at_its_floor():
+    """Before: requires-python said >=3.10, which keras 3.13+ does not allow."""
+    floor = Version(PYPROJECT["project"]["requires-python"].removeprefix(">="))
+    tested = {Version(c["python"]) for c in matrix()}
+    assert min(tested) == floor
+    assert all(c["python"] == str(floor) for c in matrix() if c["name"].endswith("-lowest"))
+    classifiers = {c.rsplit(" ", 1)[1] for c in PYPROJECT["project"]["classifiers"]
+                   if c.startswith("Programming Language :: Python :: 3.")}
+    assert classifiers == {c["python"] for c in matrix()}, "the classifiers name the tested Pythons"
+
+
+@pytest.mark.parametrize("name", CAPPED)
+def test_packages_whose_private_names_are_used_are_capped(name):
     """Before: keras had no upper bound, so a new Keras with other private
     names would install under an untested keras-optims."""
-    requirement = requirements()[name]
-    caps = [Version(s.version) for s in requirement.specifier if s.operator == "<"]
-    assert len(caps) == 1, f"{name} needs one upper bound: {requirement}"
+    requirement, _ = requirements()[name]
+    assert bound(requirement, "<") is not None, f"{name} needs one upper bound: {requirement}"
+
+
+@pytest.mark.parametrize("name", sorted(requirements()))
+def test_what_is_installed_here_is_in_range(name):
+    requirement, _ = requirements()[name]
     try:
         installed = Version(importlib.metadata.version(name))
     except importlib.metadata.PackageNotFoundError:
         pytest.skip(f"{name} is not installed here")
     assert requirement.specifier.contains(installed, prereleases=True), (requirement, installed)
-    assert caps[0].release[:2] == (installed.major, installed.minor + 1), (
-        f"the cap of {name} ({caps[0]}) should sit just above the tested {installed}"
-    )
+
+
+def test_the_core_install_is_keras_and_numpy_and_each_backend_an_extra():
+    """Before: TensorFlow and tf-keras were dependencies of every install."""
+    project = PYPROJECT["project"]
+    assert sorted(Requirement(r).name for r in project["dependencies"]) == ["keras", "numpy"]
+    extras = project["optional-dependencies"]
+    assert sorted(Requirement(r).name for r in extras["tensorflow"]) == ["tensorflow", "tf-keras"]
+    assert "jax" in {Requirement(r).name for r in extras["jax"]}
+    assert {Requirement(r).name for r in extras["torch"]} == {"torch"}
+
+
+def test_the_compat_runner_reads_every_configuration_and_its_tests_exist():
+    """Each configuration of make test-compat runs tests that exist (a
+    renamed module would otherwise drop out of the matrix unnoticed)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compat_run", ROOT / "tests" / "compat" / "run.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    configs = runner.load_matrix()
+    assert [c["name"] for c in configs] == [c["name"] for c in matrix()]
+    for config in configs:
+        assert config["tests"] and all((ROOT / t).exists() for t in config["tests"]), config["name"]
+        assert any(p.startswith("pytest") for p in config["extra_packages"])
+    assert runner.LIBRARIES.keys() == set(BACKEND_EXTRAS)  # the stray-backend check knows every backend
