@@ -69,16 +69,16 @@ def configured_backend():
     return "tensorflow", "Keras's default; KERAS_BACKEND is not set"
 
 
-def missing_backend_message(backend, source, extra_hint=""):
+def missing_backend_message(backend, source):
     """The error for a backend whose library is not installed."""
-    library, title, extra = BACKENDS[backend]
+    _, title, extra = BACKENDS[backend]
     installed = [name for name, (module, _, _) in BACKENDS.items() if name != backend and _importable(module)]
     choose = (
         f" or choose an installed backend: KERAS_BACKEND={installed[0]}" if installed
         else " or install another backend's extra and set KERAS_BACKEND to it"
     )
     return (
-        f"Keras's backend is {backend!r} ({source}), and {title} is not installed{extra_hint}. "
+        f"Keras's backend is {backend!r} ({source}), and {title} is not installed. "
         f"Install it with: pip install \"{extra}\"{choose} "
         f"(keras-optims runs on {', '.join(BACKENDS)})."
     )
