@@ -85,12 +85,11 @@ def test_verify_rejects_what_it_cannot_derive():
         verify(keras_optims.Adam(), steps=0)
 
 
-@pytest.mark.parametrize(
-    "equivalence",
-    [e for e in equivalences.EQUIVALENCES if not equivalences.unavailable(e)],
-    ids=lambda e: e.id,
-)
+@pytest.mark.parametrize("equivalence", equivalences.EQUIVALENCES, ids=lambda e: e.id)
 def test_each_equivalence_holds_and_its_control_fails(equivalence):
+    reason = equivalences.unavailable(equivalence)  # here, not at collection: it imports the peer library
+    if reason:
+        pytest.skip(reason)
     main, control = equivalence.run("float64", 60)
     assert main.passed, main
     assert not control.passed, control
