@@ -1,7 +1,7 @@
 """make test-compat: keras-optims at both ends of every version range it
 declares, on each Keras 3 backend, from the distributions users install.
 
-    python tests/compat/run.py [--only NAME] [--skip-dists] [--out DIR]
+    python tests/compat/run.py [--only NAME] [--skip-dists] [--jobs N] [--out DIR]
 
 1. Builds the sdist and, from it, the wheel (``python -m build``, as a
    release does), and runs ``twine check`` on both.
@@ -24,6 +24,8 @@ prints the table. Exit status 0 when everything passed.
 """
 
 import argparse
+import concurrent.futures
+import functools
 import glob
 import json
 import os
@@ -283,27 +285,32 @@ def main(argv=None):
     parser.add_argument("--only", metavar="NAME", help="run the configurations whose name contains NAME")
     parser.add_argument("--skip-dists", action="store_true", help="leave out the distribution checks")
     parser.add_argument("--out", default=str(ROOT / ".compat"), help="where results go (default .compat/)")
+    parser.add_argument("--jobs", type=int, default=2, help="configurations run side by side (default 2)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, not {args.jobs}")
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     wheel, sizes = build(out)
     print(f"built {', '.join(f'{n} ({s:,} bytes)' for n, s in sizes.items())}; twine check passed", flush=True)
-    summary = {"sizes": sizes, "configs": [], "distributions": []}
-    for config in load_matrix():
-        if args.only and args.only not in config["name"]:
-            continue
-        result = run_config(config, wheel, out)
-        summary["configs"].append(result)
-        print(f"{config['name']}: {'ok' if result['ok'] else 'FAILED'} ({result['minutes']} min: "
-              f"{result.get('seconds', {})} s) tests {result.get('tests', '')} {result.get('error', '')[:2000]}",
-              flush=True)
+    configs = [c for c in load_matrix() if not args.only or args.only in c["name"]]
+    jobs = [(c["name"], functools.partial(run_config, c, wheel, out)) for c in configs]
     if not args.skip_dists:
-        for backend in ("jax", "torch"):
-            result = check_distribution(wheel, backend, out)
-            summary["distributions"].append(result)
-            print(f"wheel[{backend}]: {'ok' if result['ok'] else 'FAILED'} ({result['minutes']} min) "
+        jobs += [(f"wheel[{b}]", functools.partial(check_distribution, wheel, b, out)) for b in ("jax", "torch")]
+    results = {}
+    # Several at a time (--jobs): each is mostly one Python process waiting
+    # on its own tests; the longest (TensorFlow's) start first.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        running = {pool.submit(job): name for name, job in jobs}
+        for done in concurrent.futures.as_completed(running):
+            result = results[running[done]] = done.result()
+            print(f"{running[done]}: {'ok' if result['ok'] else 'FAILED'} ({result['minutes']} min: "
+                  f"{result.get('seconds', {})} s) tests {result.get('tests', '-')} "
                   f"{result.get('error', '')[:2000]}", flush=True)
+    summary = {"sizes": sizes, "jobs": args.jobs,
+               "configs": [results[c["name"]] for c in configs],
+               "distributions": [results[name] for name, _ in jobs if name.startswith("wheel[")]}
     summary["minutes"] = round((time.monotonic() - started) / 60, 1)
     (out / "compat.json").write_text(json.dumps(summary, indent=2))
     (out / "compat.md").write_text(markdown(summary))
