@@ -28,7 +28,9 @@ import textwrap
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-BACKENDS = ("tensorflow", "jax", "torch")
+from keras_optims import compat  # noqa: E402
+
+BACKENDS = tuple(compat.BACKENDS)  # tensorflow, jax, torch
 
 
 def positive_int(text):

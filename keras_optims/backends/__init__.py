@@ -25,7 +25,9 @@ import importlib
 import keras
 import numpy as np
 
-SUPPORTED = ("tensorflow", "jax", "torch")
+from keras_optims.compat import BACKENDS
+
+SUPPORTED = tuple(BACKENDS)  # tensorflow, jax, torch: one list, with the extra of each
 
 
 def name():
