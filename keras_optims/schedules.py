@@ -21,6 +21,22 @@ exactly, and every optimizer rounds it once to each variable's dtype.
 | `EpochStaircase` | values[i] for boundaries[i−1] ≤ e < boundaries[i] | `PiecewiseConstantDecay([b·steps_per_epoch − 1 for b in boundaries], values)` |
 
 The built-ins compute in float32, so they agree to float32 rounding.
+
+Which epoch is "epoch 1"? The course uses two numberings and this package a
+third; `epoch_numbering` chooses the number n each formula above sees in
+place of e (every schedule but `InverseSqrtEpochDecay`, which counts from 1):
+
+| `epoch_numbering` | n in epoch e (0-based) | α₀/(1 + n) over the first epochs | where it comes from |
+| --- | --- | --- | --- |
+| `"zero_based"` (default) | n = e | α₀, α₀/2, α₀/3, … | Keras's 0-based epochs |
+| `"lecture"` | n = e + 1 | α₀/2, α₀/3, α₀/4, … | the lecture: `epoch_num` counts from 1 |
+| `"assignment"` | n = max(e − 1, 0) | α₀, α₀, α₀/2, α₀/3, … | the programming assignment: α for epoch i + 1 is computed after epoch i from i |
+
+The assignment trains epoch i with the rate its loop computed after epoch
+i − 1 (`learning_rate = update_lr(learning_rate0, i, decay_rate)` or
+`schedule_lr_decay(…, i, …, time_interval)` at the end of epoch i), so
+epochs 0 and 1 both use α₀; only `"assignment"` reproduces its printed costs.
+The Keras built-ins in the table above match the `"zero_based"` numbering.
 """
 
 import keras
@@ -29,29 +45,35 @@ from keras_optims import backends
 from keras_optims import hyperparameters as checks
 
 
+ZERO_BASED, LECTURE, ASSIGNMENT = "zero_based", "lecture", "assignment"
+EPOCH_NUMBERINGS = (ZERO_BASED, LECTURE, ASSIGNMENT)
+
+
 def _integer_dtype():
     """int64 where it exists (not under JAX without ``jax_enable_x64``)."""
     return "int64" if backends.float64_available() else "int32"
 
 
 class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """Base class: maps the step to the 0-based epoch and calls `at_epoch`.
+    """Base class: maps the step to the 0-based epoch e, e to the epoch
+    number n of `epoch_numbering`, and calls `at_epoch(n)`.
 
     Subclasses validate their own arguments, pass them on as keywords (they
-    become attributes and the config) and implement `at_epoch(epoch)`
-    (``epoch``: an integer scalar tensor; returns a float64 scalar tensor),
+    become attributes and the config) and implement `at_epoch(n)`
+    (``n``: an integer scalar tensor; returns a float64 scalar tensor),
     computing with `self.ops`: `keras.ops` here, TensorFlow's own ops in the
     tf_keras flavour.
     """
 
     ops = keras.ops
 
-    def __init__(self, steps_per_epoch, name=None, **arguments):
+    def __init__(self, steps_per_epoch, name=None, epoch_numbering=ZERO_BASED, **arguments):
         super().__init__()
         self.steps_per_epoch = checks.check_count("steps_per_epoch", steps_per_epoch)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Argument `name` must be a string or None. Received: name={name!r}")
         self.name = name
+        self.epoch_numbering = checks.check_choice("epoch_numbering", epoch_numbering, EPOCH_NUMBERINGS)
         self._arguments = arguments
         for key, value in arguments.items():
             setattr(self, key, value)
@@ -59,6 +81,15 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def epoch(self, step):
         """⌊step / steps_per_epoch⌋ as an integer tensor (int64 where it exists)."""
         return self.ops.floor_divide(self.ops.cast(step, _integer_dtype()), self.steps_per_epoch)
+
+    def epoch_number(self, epoch):
+        """n, the number the formula sees in the 0-based epoch e: e, e + 1
+        ("lecture") or max(e − 1, 0) ("assignment")."""
+        if self.epoch_numbering == LECTURE:
+            return epoch + 1
+        if self.epoch_numbering == ASSIGNMENT:
+            return self.ops.maximum(epoch - 1, 0)
+        return epoch
 
     def real(self, x):
         """`x` (an integer tensor or a Python float) as a float64 tensor,
@@ -70,32 +101,46 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step):
         with keras.name_scope(self.name or type(self).__name__):
-            return self.at_epoch(self.epoch(step))
+            return self.at_epoch(self.epoch_number(self.epoch(step)))
 
-    def at_epoch(self, epoch):
+    def at_epoch(self, n):
         raise NotImplementedError
 
     def get_config(self):
-        return {**self._arguments, "steps_per_epoch": self.steps_per_epoch, "name": self.name}
+        return {
+            **self._arguments,
+            "steps_per_epoch": self.steps_per_epoch,
+            "epoch_numbering": self.epoch_numbering,
+            "name": self.name,
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_optims")
 class InverseTimeEpochDecay(EpochSchedule):
     """The course's decay: α = α₀ / (1 + decay_rate·epoch), optionally in stairs.
 
-        α_e = α₀ / (1 + decay_rate·⌊e / T⌋)
+        α = α₀ / (1 + decay_rate·⌊n / T⌋)
 
-    With `time_interval` T = 1 this is the formula of the course notes; with
-    T > 1 the rate drops every T epochs (a staircase).
+    n is the epoch number of `epoch_numbering` (the 0-based epoch e by
+    default). With `time_interval` T = 1 this is the formula of the course
+    notes (the assignment's `update_lr`); with T > 1 the rate drops every T
+    epochs (a staircase: the assignment's `schedule_lr_decay`).
 
     | symbol | argument                |
     | ------ | ----------------------- |
     | α₀     | `initial_learning_rate` |
     |        | `decay_rate` (≥ 0)      |
     | T      | `time_interval` (≥ 1)   |
+    | n      | `epoch_numbering`       |
 
-    Equivalent Keras built-in: `keras.optimizers.schedules.InverseTimeDecay(
-    α₀, decay_steps=steps_per_epoch·T, decay_rate=decay_rate, staircase=True)`.
+    Equivalent Keras built-in (`epoch_numbering="zero_based"`):
+    `keras.optimizers.schedules.InverseTimeDecay(α₀, decay_steps=steps_per_epoch·T,
+    decay_rate=decay_rate, staircase=True)`.
+
+    The programming assignment's runs, exactly (`steps_per_epoch` = ⌈m / 64⌉):
+    `InverseTimeEpochDecay(α₀, 1, steps_per_epoch, epoch_numbering="assignment")`
+    for `decay=update_lr`, and with `time_interval=1000` for
+    `decay=schedule_lr_decay`.
 
     Args:
         initial_learning_rate: α₀, finite and > 0.
@@ -104,19 +149,25 @@ class InverseTimeEpochDecay(EpochSchedule):
             epoch (in `fit`: ⌈examples / batch_size⌉).
         time_interval: integer ≥ 1, the epochs between two decreases.
         name: optional name scope for the computation.
+        epoch_numbering: "zero_based" (default), "lecture" or
+            "assignment": which epoch the formula calls n (module docstring).
     """
 
-    def __init__(self, initial_learning_rate, decay_rate, steps_per_epoch, time_interval=1, name=None):
+    def __init__(
+        self, initial_learning_rate, decay_rate, steps_per_epoch, time_interval=1, name=None,
+        epoch_numbering=ZERO_BASED,
+    ):
         super().__init__(
             steps_per_epoch,
             name,
+            epoch_numbering,
             initial_learning_rate=checks.check_positive("initial_learning_rate", initial_learning_rate),
             decay_rate=checks.check_nonnegative("decay_rate", decay_rate),
             time_interval=checks.check_count("time_interval", time_interval),
         )
 
-    def at_epoch(self, epoch):
-        periods = self.real(self.ops.floor_divide(epoch, self.time_interval))
+    def at_epoch(self, n):
+        periods = self.real(self.ops.floor_divide(n, self.time_interval))
         return self.initial_learning_rate / (1.0 + self.decay_rate * periods)
 
 
@@ -125,30 +176,35 @@ class InverseTimeEpochDecay(EpochSchedule):
 class ExponentialEpochDecay(EpochSchedule):
     """Exponential decay per epoch.
 
-        α_e = α₀·rateᵉ
+        α = α₀·rateⁿ
 
-    The course's example rate is 0.95.
+    n is the epoch number of `epoch_numbering` (the 0-based epoch e by
+    default). The course's example rate is 0.95.
 
-    Equivalent Keras built-in: `keras.optimizers.schedules.ExponentialDecay(
-    α₀, decay_steps=steps_per_epoch, decay_rate=rate, staircase=True)`.
+    Equivalent Keras built-in (`epoch_numbering="zero_based"`):
+    `keras.optimizers.schedules.ExponentialDecay(α₀, decay_steps=steps_per_epoch,
+    decay_rate=rate, staircase=True)`.
 
     Args:
         initial_learning_rate: α₀, finite and > 0.
         rate: the factor per epoch, in (0, 1] (1 keeps α₀).
         steps_per_epoch: integer ≥ 1, optimizer steps per epoch.
         name: optional name scope for the computation.
+        epoch_numbering: "zero_based" (default), "lecture" or
+            "assignment": which epoch the formula calls n (module docstring).
     """
 
-    def __init__(self, initial_learning_rate, rate, steps_per_epoch, name=None):
+    def __init__(self, initial_learning_rate, rate, steps_per_epoch, name=None, epoch_numbering=ZERO_BASED):
         super().__init__(
             steps_per_epoch,
             name,
+            epoch_numbering,
             initial_learning_rate=checks.check_positive("initial_learning_rate", initial_learning_rate),
             rate=checks.check_factor("rate", rate),
         )
 
-    def at_epoch(self, epoch):
-        return self.initial_learning_rate * self.ops.power(self.real(self.rate), self.real(epoch))
+    def at_epoch(self, n):
+        return self.initial_learning_rate * self.ops.power(self.real(self.rate), self.real(n))
 
 
 
@@ -156,11 +212,12 @@ class ExponentialEpochDecay(EpochSchedule):
 class InverseSqrtEpochDecay(EpochSchedule):
     """Decay with the inverse square root of the epoch.
 
-        α_e = α₀·k / √(e + 1)
+        α = α₀·k / √n,   n = e + 1
 
-    The course writes α = k·α₀/√epoch with epochs counted from 1; with the
-    0-based epochs of Keras that is √(e + 1), which also keeps epoch 0
-    finite (α₀·k).
+    The course writes α = k·α₀/√epoch_num with epochs counted from 1 (the
+    lecture's numbering): in the 0-based epoch e, n = e + 1, so the first
+    epoch has α₀·k. The other numberings would divide by √0 in the first
+    epoch, so this schedule takes `epoch_numbering="lecture"` only.
 
     No Keras built-in gives this schedule.
 
@@ -169,18 +226,25 @@ class InverseSqrtEpochDecay(EpochSchedule):
         k: the constant factor, finite and > 0.
         steps_per_epoch: integer ≥ 1, optimizer steps per epoch.
         name: optional name scope for the computation.
+        epoch_numbering: "lecture" (the default and the only one).
     """
 
-    def __init__(self, initial_learning_rate, k, steps_per_epoch, name=None):
+    def __init__(self, initial_learning_rate, k, steps_per_epoch, name=None, epoch_numbering=LECTURE):
+        if epoch_numbering in EPOCH_NUMBERINGS and epoch_numbering != LECTURE:
+            raise ValueError(
+                "Argument `epoch_numbering` must be 'lecture' for InverseSqrtEpochDecay: α₀·k/√n counts "
+                f"epochs from 1 (n = 0 would divide by zero). Received: epoch_numbering={epoch_numbering!r}"
+            )
         super().__init__(
             steps_per_epoch,
             name,
+            epoch_numbering,
             initial_learning_rate=checks.check_positive("initial_learning_rate", initial_learning_rate),
             k=checks.check_positive("k", k),
         )
 
-    def at_epoch(self, epoch):
-        return self.initial_learning_rate * self.k / self.ops.sqrt(self.real(epoch) + 1.0)
+    def at_epoch(self, n):
+        return self.initial_learning_rate * self.k / self.ops.sqrt(self.real(n))
 
 
 
@@ -188,26 +252,30 @@ class InverseSqrtEpochDecay(EpochSchedule):
 class EpochStaircase(EpochSchedule):
     """Piecewise-constant learning rate over epochs ("discrete staircase").
 
-        α_e = values[0]   for e < boundaries[0]
-              values[i]   for boundaries[i−1] ≤ e < boundaries[i]
-              values[-1]  for e ≥ boundaries[-1]
+        α = values[0]   for n < boundaries[0]
+            values[i]   for boundaries[i−1] ≤ n < boundaries[i]
+            values[-1]  for n ≥ boundaries[-1]
 
-    A boundary is the first epoch of the next value: `boundaries=[10, 20]`,
-    `values=[0.1, 0.01, 0.001]` uses 0.1 for epochs 0–9, 0.01 for 10–19 and
-    0.001 from epoch 20 on.
+    n is the epoch number of `epoch_numbering` (the 0-based epoch e by
+    default). A boundary is the first epoch of the next value:
+    `boundaries=[10, 20]`, `values=[0.1, 0.01, 0.001]` uses 0.1 for epochs
+    0–9, 0.01 for 10–19 and 0.001 from epoch 20 on.
 
-    Equivalent Keras built-in: `keras.optimizers.schedules.PiecewiseConstantDecay(
-    [b·steps_per_epoch − 1 for b in boundaries], values)` (Keras's boundaries
-    are the last step of each value).
+    Equivalent Keras built-in (`epoch_numbering="zero_based"`):
+    `keras.optimizers.schedules.PiecewiseConstantDecay([b·steps_per_epoch − 1
+    for b in boundaries], values)` (Keras's boundaries are the last step of
+    each value).
 
     Args:
         boundaries: strictly increasing integers ≥ 1 (epochs).
         values: one more value than boundaries, each finite and > 0.
         steps_per_epoch: integer ≥ 1, optimizer steps per epoch.
         name: optional name scope for the computation.
+        epoch_numbering: "zero_based" (default), "lecture" or
+            "assignment": which epoch the formula calls n (module docstring).
     """
 
-    def __init__(self, boundaries, values, steps_per_epoch, name=None):
+    def __init__(self, boundaries, values, steps_per_epoch, name=None, epoch_numbering=ZERO_BASED):
         for argument, sequence in (("boundaries", boundaries), ("values", values)):
             if not isinstance(sequence, (list, tuple)):
                 raise TypeError(
@@ -215,7 +283,9 @@ class EpochStaircase(EpochSchedule):
                 )
         checked_boundaries = [checks.check_count(f"boundaries[{i}]", b) for i, b in enumerate(boundaries)]
         checked_values = [checks.check_positive(f"values[{i}]", v) for i, v in enumerate(values)]
-        super().__init__(steps_per_epoch, name, boundaries=checked_boundaries, values=checked_values)
+        super().__init__(
+            steps_per_epoch, name, epoch_numbering, boundaries=checked_boundaries, values=checked_values
+        )
         if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
             raise ValueError(f"Argument `boundaries` must be strictly increasing. Received: boundaries={boundaries!r}")
         if len(self.values) != len(self.boundaries) + 1:
@@ -224,8 +294,8 @@ class EpochStaircase(EpochSchedule):
                 f"({len(self.boundaries) + 1}). Received: values={values!r}"
             )
 
-    def at_epoch(self, epoch):
+    def at_epoch(self, n):
         boundaries = self.ops.convert_to_tensor(self.boundaries, dtype=_integer_dtype())
-        passed = self.ops.sum(self.ops.cast(epoch >= boundaries, "int32"))
+        passed = self.ops.sum(self.ops.cast(n >= boundaries, "int32"))
         values = self.ops.convert_to_tensor(self.values, dtype=backends.scalar_dtype())
         return self.ops.take(values, passed)

@@ -30,6 +30,13 @@ def test_readme_decay_snippet_prints_what_it_says(capsys):
     assert len(eval(printed[1])) == 6  # noqa: S307
 
 
+def test_readme_epoch_numbering_snippet_prints_what_it_says(capsys):
+    block = next(b for b in readme_python_blocks() if "epoch_numbering=numbering" in b)
+    exec(block, {})  # noqa: S102
+    claimed = [line[2:] for line in block.splitlines() if line.startswith("# ")]
+    assert capsys.readouterr().out.splitlines() == claimed
+
+
 def test_readme_error_messages_are_the_real_ones():
     quoted = re.findall(r">>> (keras_optims\.\w+\(.*?\))\n(\w+Error): (.*)\n", README.read_text())
     assert len(quoted) >= 2

@@ -9,6 +9,7 @@ import pytest
 import keras
 import keras_optims
 from keras_optims import schedules
+from keras_optims.verification import reference
 
 SPE = 7  # steps per epoch: not a divisor of anything below, to catch off-by-one epochs
 STEPS = range(0, 40 * SPE + 3)
@@ -34,6 +35,24 @@ SCHEDULES = {
     "staircase": (
         lambda: schedules.EpochStaircase([3, 10, 11], [0.3, 0.1, 0.05, 0.01], steps_per_epoch=SPE),
         lambda e: 0.3 if e < 3 else 0.1 if e < 10 else 0.05 if e < 11 else 0.01,
+    ),
+    # The lecture counts epochs from 1: the first epoch is already decayed.
+    "inverse-time-lecture": (
+        lambda: schedules.InverseTimeEpochDecay(0.2, 0.5, SPE, epoch_numbering="lecture"),
+        lambda e: 0.2 / (1 + 0.5 * (e + 1)),
+    ),
+    "exponential-lecture": (
+        lambda: schedules.ExponentialEpochDecay(0.2, 0.95, SPE, epoch_numbering="lecture"),
+        lambda e: 0.2 * 0.95 ** (e + 1),
+    ),
+    # The assignment: epochs 0 and 1 at α₀, then one epoch behind ours.
+    "inverse-time-assignment": (
+        lambda: schedules.InverseTimeEpochDecay(0.2, 0.5, SPE, time_interval=3, epoch_numbering="assignment"),
+        lambda e: 0.2 / (1 + 0.5 * (max(e - 1, 0) // 3)),
+    ),
+    "staircase-assignment": (
+        lambda: schedules.EpochStaircase([3, 10], [0.3, 0.1, 0.05], SPE, epoch_numbering="assignment"),
+        lambda e: 0.3 if e < 4 else 0.1 if e < 11 else 0.05,
     ),
 }
 
@@ -77,6 +96,39 @@ def test_eager_and_jax_jit_agree(name):
     eager = np.array([float(schedule(step)) for step in STEPS])
     compiled = np.array(jax.jit(jax.vmap(schedule))(np.array(STEPS)))
     np.testing.assert_allclose(compiled, eager, rtol=4 * 2.0**-53, atol=0)
+
+
+@pytest.mark.parametrize(
+    "decay, arguments, time_interval",
+    [("update_lr", {}, 1), ("schedule_lr_decay", {"time_interval": 3}, 3)],
+)
+def test_assignment_numbering_replays_the_assignment_loop(decay, arguments, time_interval):
+    """The rates the programming assignment's loop trains each epoch with
+    (α₀ first, then after epoch i: decay(α₀, i, decay_rate)), its two decay
+    functions included, at every step of 40 epochs; the default numbering
+    and the lecture's do not give them."""
+    epochs = 40
+    rates = reference.assignment_rates(0.1, epochs, getattr(reference, decay), decay_rate=1.0, **arguments)
+    # update_lr: α₀, α₀, α₀/2; schedule_lr_decay with T = 3: epochs 0–3 at α₀.
+    assert rates[: time_interval + 2] == [0.1] * (time_interval + 1) + [0.05]
+    steps = range(epochs * SPE)
+    expected = [rates[step // SPE] for step in steps]
+
+    def values(numbering):
+        schedule = schedules.InverseTimeEpochDecay(0.1, 1.0, SPE, time_interval, epoch_numbering=numbering)
+        return [float(schedule(step)) for step in steps]
+
+    np.testing.assert_allclose(values("assignment"), expected, rtol=4 * 2.0**-53, atol=0)
+    for other in ("zero_based", "lecture"):
+        assert not np.allclose(values(other), expected, rtol=1e-6, atol=0), other
+
+
+def test_lecture_numbering_is_the_lectures_formula():
+    """α = α₀ / (1 + decay_rate·epoch_num), epoch_num = 1, 2, … (the
+    lecture's example: α₀ = 0.2, decay_rate = 1 gives 0.1, 0.067, 0.05, 0.04)."""
+    schedule = schedules.InverseTimeEpochDecay(0.2, 1.0, SPE, epoch_numbering="lecture")
+    got = [float(schedule(epoch * SPE)) for epoch in range(4)]
+    np.testing.assert_allclose(got, [0.1, 0.2 / 3, 0.05, 0.04], rtol=4 * 2.0**-53)
 
 
 EQUIVALENT_KERAS = {
@@ -156,6 +208,10 @@ BAD_ARGUMENTS = [
     (schedules.EpochStaircase, dict(boundaries=[2], values=[0.1, -0.2], steps_per_epoch=3), ValueError, "values[1]"),
     (schedules.EpochStaircase, dict(boundaries=3, values=[0.1, 0.2], steps_per_epoch=3), TypeError, "boundaries"),
     (schedules.EpochStaircase, dict(boundaries=[2.5], values=[0.1, 0.2], steps_per_epoch=3), TypeError, "boundaries[0]"),
+    (schedules.InverseTimeEpochDecay, dict(initial_learning_rate=0.1, decay_rate=1, steps_per_epoch=3, epoch_numbering="one_based"), ValueError, "epoch_numbering"),
+    (schedules.ExponentialEpochDecay, dict(initial_learning_rate=0.1, rate=0.9, steps_per_epoch=3, epoch_numbering=1), TypeError, "epoch_numbering"),
+    (schedules.InverseSqrtEpochDecay, dict(initial_learning_rate=0.1, k=1.0, steps_per_epoch=3, epoch_numbering="zero_based"), ValueError, "epoch_numbering"),
+    (schedules.InverseSqrtEpochDecay, dict(initial_learning_rate=0.1, k=1.0, steps_per_epoch=3, epoch_numbering="assignment"), ValueError, "epoch_numbering"),
 ]
 
 

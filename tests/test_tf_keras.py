@@ -138,12 +138,12 @@ def test_keras_file_keeps_the_optimizer_state_and_schedule_position(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_tf_keras_schedule_values_match_the_reference():
-    schedule = flavour.InverseTimeEpochDecay(0.2, 0.5, steps_per_epoch=7, time_interval=3)
+@pytest.mark.parametrize("numbering", reference.NUMBERINGS)
+def test_tf_keras_schedule_values_match_the_reference(numbering):
+    schedule = flavour.InverseTimeEpochDecay(0.2, 0.5, steps_per_epoch=7, time_interval=3, epoch_numbering=numbering)
     for step in range(100):
-        assert float(schedule(step)) == pytest.approx(
-            reference.inverse_time_decay(0.2, 0.5, reference.epoch_of(step, 7), 3), rel=1e-15
-        )
+        n = reference.epoch_number(reference.epoch_of(step, 7), numbering)
+        assert float(schedule(step)) == pytest.approx(reference.inverse_time_decay(0.2, 0.5, n, 3), rel=1e-15)
     rebuilt = tf_keras.optimizers.schedules.deserialize(tf_keras.optimizers.schedules.serialize(schedule))
     assert type(rebuilt) is type(schedule) and rebuilt.get_config() == schedule.get_config()
 

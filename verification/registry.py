@@ -148,18 +148,18 @@ def reference_for(optimizer):
     )
 
 
-# Epoch schedules: class -> (config -> function of the 0-based epoch).
+# Epoch schedules: class -> (config -> function of the epoch number n).
 SCHEDULES = {
-    schedules.InverseTimeEpochDecay: lambda c: lambda e: reference.inverse_time_decay(
-        c["initial_learning_rate"], c["decay_rate"], e, c["time_interval"]
+    schedules.InverseTimeEpochDecay: lambda c: lambda n: reference.inverse_time_decay(
+        c["initial_learning_rate"], c["decay_rate"], n, c["time_interval"]
     ),
-    schedules.ExponentialEpochDecay: lambda c: lambda e: reference.exponential_decay(
-        c["initial_learning_rate"], c["rate"], e
+    schedules.ExponentialEpochDecay: lambda c: lambda n: reference.exponential_decay(
+        c["initial_learning_rate"], c["rate"], n
     ),
-    schedules.InverseSqrtEpochDecay: lambda c: lambda e: reference.inverse_sqrt_decay(
-        c["initial_learning_rate"], c["k"], e
+    schedules.InverseSqrtEpochDecay: lambda c: lambda n: reference.inverse_sqrt_decay(
+        c["initial_learning_rate"], c["k"], n
     ),
-    schedules.EpochStaircase: lambda c: lambda e: reference.staircase(c["boundaries"], c["values"], e),
+    schedules.EpochStaircase: lambda c: lambda n: reference.staircase(c["boundaries"], c["values"], n),
 }
 
 SCHEDULE_CASES = {
@@ -168,6 +168,14 @@ SCHEDULE_CASES = {
     "exponential": lambda spe: schedules.ExponentialEpochDecay(0.05, 0.95, spe),
     "inverse-sqrt": lambda spe: schedules.InverseSqrtEpochDecay(0.05, 0.8, spe),
     "staircase": lambda spe: schedules.EpochStaircase([2, 5], [0.05, 0.02, 0.005], spe),
+    "inverse-time-lecture": lambda spe: schedules.InverseTimeEpochDecay(0.05, 1.0, spe, epoch_numbering="lecture"),
+    "inverse-time-assignment": lambda spe: schedules.InverseTimeEpochDecay(
+        0.05, 1.0, spe, time_interval=2, epoch_numbering="assignment"
+    ),
+    "exponential-lecture": lambda spe: schedules.ExponentialEpochDecay(0.05, 0.95, spe, epoch_numbering="lecture"),
+    "staircase-assignment": lambda spe: schedules.EpochStaircase(
+        [2, 5], [0.05, 0.02, 0.005], spe, epoch_numbering="assignment"
+    ),
 }
 
 
@@ -178,9 +186,9 @@ def learning_rate_reference(learning_rate):
         return lambda step: float(learning_rate)
     for cls, make in SCHEDULES.items():
         if type(learning_rate) is cls:
-            at_epoch = make(learning_rate.get_config())
-            spe = learning_rate.steps_per_epoch
-            return lambda step: at_epoch(reference.epoch_of(step, spe))
+            config = learning_rate.get_config()
+            at_number, spe, numbering = make(config), config["steps_per_epoch"], config["epoch_numbering"]
+            return lambda step: at_number(reference.epoch_number(reference.epoch_of(step, spe), numbering))
     raise TypeError(
         "verify() derives α from a float learning rate or one of the schedules in "
         f"keras_optims.schedules; it has no reference for {learning_rate!r}."

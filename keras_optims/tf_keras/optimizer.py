@@ -92,3 +92,4 @@ class TensorFlowOps:
     sqrt = staticmethod(tf.sqrt)
     sum = staticmethod(tf.reduce_sum)
     take = staticmethod(tf.gather)
+    maximum = staticmethod(tf.maximum)

@@ -12,17 +12,25 @@ from .minibatches import random_mini_batches
 from .network import Network
 from .optimizers import adam_step, gd_step, keras_sgd_step, momentum_step, rmsprop_step
 from .schedules import (
+    NUMBERINGS,
+    assignment_rates,
+    epoch_number,
     epoch_of,
     exponential_decay,
     inverse_sqrt_decay,
     inverse_time_decay,
+    schedule_lr_decay,
     staircase,
+    update_lr,
 )
 
 __all__ = [
+    "NUMBERINGS",
     "Network",
     "adam_step",
     "approximate_gradients",
+    "assignment_rates",
+    "epoch_number",
     "epoch_of",
     "ewma",
     "exponential_decay",
@@ -35,5 +43,7 @@ __all__ = [
     "random_mini_batches",
     "relative_difference",
     "rmsprop_step",
+    "schedule_lr_decay",
     "staircase",
+    "update_lr",
 ]
