@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-compat bench device-wheels install clean
+.PHONY: demo test test-assignment test-compat bench device-wheels install clean
 
 # torch is installed first at the CPU build this project's machines carry:
 # the `torch` extra's range then installs nothing more (on its own it would
@@ -35,6 +35,20 @@ test: $(STAMP)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest
 	KERAS_BACKEND=jax $(BIN)/python -m pytest
 	KERAS_BACKEND=torch $(BIN)/python -m pytest
+
+# The course's programming assignment, all 5000 epochs of its seven runs,
+# on each backend: every printed cost and the accuracies
+# (tests/test_assignment.py; `make test` runs the first 1001 epochs).
+# PyTorch, the slowest, runs beside TensorFlow and then JAX (one core each);
+# its log follows theirs.
+ASSIGNMENT := KERAS_OPTIMS_ASSIGNMENT_EPOCHS=5000 $(BIN)/python -m pytest -p no:cacheprovider tests/test_assignment.py
+
+test-assignment: $(STAMP)
+	@mkdir -p .assignment
+	@KERAS_BACKEND=torch $(ASSIGNMENT) > .assignment/torch.log 2>&1 & torch=$$!; status=0; \
+	KERAS_BACKEND=tensorflow $(ASSIGNMENT) || status=1; \
+	KERAS_BACKEND=jax $(ASSIGNMENT) || status=1; \
+	wait $$torch || status=1; cat .assignment/torch.log; exit $$status
 
 # Both ends of every version range in pyproject.toml, on each backend, from
 # the built wheel, each configuration in a fresh environment

@@ -1,0 +1,230 @@
+"""The course's programming assignment, reproduced to the printed digit.
+
+The assignment prints its cost after epochs 0, 1000, …, 4000 of seven runs.
+Both the NumPy reference (hand-written backpropagation and optimizer steps,
+the assignment's loop) and `model.fit` with this package's optimizers and
+schedules (examples/course_assignment.py, on the current Keras backend)
+must print those numbers: formatted as the assignment formats them (six
+decimals), each is the same string.
+
+`make test` runs the first 1001 epochs of every run (the costs after epochs
+0 and 1000); `make test-assignment` sets KERAS_OPTIMS_ASSIGNMENT_EPOCHS=5000,
+all of the assignment's epochs, and also checks the training accuracies.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_optims.verification import assignment
+from keras_optims.verification import reference
+from keras_optims.verification.reference import assignment as course
+from support import requires
+
+EPOCHS = int(os.environ.get("KERAS_OPTIMS_ASSIGNMENT_EPOCHS", "1001"))
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = {run.id: run for run in assignment.RUNS}
+
+
+def printed(costs):
+    """The assignment's "Cost after epoch %i: %f" numbers."""
+    return [f"{cost:.6f}" for cost in costs]
+
+
+def published(run):
+    return printed(run.published[: -(-EPOCHS // assignment.PRINT_EVERY)])
+
+
+@pytest.mark.tensorflow  # NumPy only: once, not once per backend
+@requires("sklearn")
+def test_make_moons_is_scikit_learns():
+    import sklearn.datasets
+
+    state = np.random.get_state()
+    try:
+        np.random.seed(3)
+        X, y = sklearn.datasets.make_moons(n_samples=300, noise=0.2)
+    finally:
+        np.random.set_state(state)
+    ours_X, ours_y = course.make_moons()
+    np.testing.assert_array_equal(ours_X, X)
+    np.testing.assert_array_equal(ours_y, y)
+
+
+@pytest.mark.tensorflow  # NumPy only
+def test_the_assignments_batches_and_weights():
+    X, Y = course.load_dataset()
+    assert X.shape == (2, 300) and Y.shape == (1, 300) and Y.sum() == 150
+    epochs = course.epochs_of_batches(X, Y, 2)
+    assert [b[0].shape[1] for b in epochs[0]] == [64, 64, 64, 64, 44]
+    # Each epoch is a permutation of the data, a different one each epoch.
+    for batches in epochs:
+        seen = np.concatenate([b[0] for b in batches], axis=1)
+        assert sorted(map(tuple, seen.T)) == sorted(map(tuple, X.T))
+    assert not np.array_equal(epochs[0][0][0], epochs[1][0][0])
+    parameters = course.initialize_parameters()
+    assert [parameters[f"W{l}"].shape for l in (1, 2, 3)] == [(5, 2), (2, 5), (1, 2)]
+    assert all(not parameters[f"b{l}"].any() for l in (1, 2, 3))
+
+
+DECAYS = {None: None, "update_lr": reference.update_lr, "schedule_lr_decay": reference.schedule_lr_decay}
+
+
+def reference_run(run, epochs, **decay_arguments):
+    if run.decay == "schedule_lr_decay":
+        decay_arguments.setdefault("time_interval", 1000)
+    return course.train(run.optimizer, run.learning_rate, epochs, DECAYS[run.decay], **decay_arguments)
+
+
+@pytest.mark.tensorflow  # NumPy only
+@pytest.mark.parametrize("run_id", RUNS)
+def test_the_reference_prints_the_published_costs(run_id):
+    run = RUNS[run_id]
+    costs, parameters = reference_run(run, EPOCHS)
+    assert printed(costs) == published(run)
+    if EPOCHS == assignment.EPOCHS and run.published_accuracy.startswith("0."):
+        assert f"{course.accuracy(parameters):.4f}" == run.published_accuracy
+
+
+@pytest.mark.tensorflow  # NumPy only
+def test_the_published_costs_need_the_assignments_epoch_numbering():
+    """Negative control: the same run with the learning rate one epoch
+    earlier (this package's zero-based epochs: schedule_lr_decay at e, not
+    e − 1) prints other costs after epoch 1000."""
+    run = RUNS["gd-decay-every-1000"]
+    shifted = lambda alpha0, i, decay_rate, time_interval: reference.schedule_lr_decay(  # noqa: E731
+        alpha0, i + 1, decay_rate, time_interval
+    )
+    costs, _ = course.train(run.optimizer, run.learning_rate, 1001, shifted, time_interval=1000)
+    assert printed(costs)[0] == published(run)[0]
+    assert printed(costs)[1] != printed(run.published)[1]
+
+
+# Where `model.fit` with Keras's `Dense` and "binary_crossentropy" does not
+# print the published costs: Keras's PyTorch backend computes `ops.matmul`
+# of float64 tensors (Dense's product) and the loss's mean in float32
+# (`assignment.train`), ~1e-7 relative per step, and two of the runs, with
+# α₀ = 0.1 and 0.01, carry that into the printed digits after epoch 1000.
+# Measured (torch 2.13, keras 3.15.1): the largest difference from a
+# published cost, given here with a factor 2 of margin. The same runs with
+# layers and a loss that stay float64 (`--exact-float64`) print every
+# published digit, which the test checks; Keras's own SGD and Adam print
+# the same drifted numbers there (README).
+FLOAT32_DRIFT = {
+    ("torch", "gd-decay-every-1000"): 2 * 9e-6,  # measured 9e-6 (epoch 2000)
+    ("torch", "adam-decay-every-1000"): 2 * 2.61e-4,  # measured 2.61e-4 (epoch 4000)
+}
+
+
+def backend():
+    import keras
+
+    return keras.backend.backend()
+
+
+def drift_bound(run_id):
+    """The documented drift of `run_id` on this backend, where the printed
+    costs after epoch 1000 are not expected to be the published ones."""
+    return FLOAT32_DRIFT.get((backend(), run_id)) if EPOCHS > 1001 else None
+
+
+def run_example(out, *options):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "course_assignment.py"), "--backend", backend(),
+         "--epochs", str(EPOCHS), "--json", str(out), *options],
+        capture_output=True, text=True, timeout=3600,
+    )
+    assert out.exists(), done.stderr[-3000:]
+    return done, json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def fit_results(tmp_path_factory):
+    """examples/course_assignment.py on this test run's backend, all runs."""
+    return run_example(tmp_path_factory.mktemp("assignment") / "assignment.json")
+
+
+@pytest.mark.parametrize("run_id", RUNS)
+def test_fit_prints_the_published_costs(fit_results, run_id):
+    _, results = fit_results
+    result = results["runs"][run_id]
+    assert len(result["costs"]) == EPOCHS
+    bound = drift_bound(run_id)
+    if bound is not None:
+        assert printed(result["printed"][:2]) == published(RUNS[run_id])[:2]
+        np.testing.assert_allclose(result["printed"], RUNS[run_id].published, rtol=0, atol=bound)
+        return
+    assert printed(result["printed"]) == published(RUNS[run_id])
+    if EPOCHS == assignment.EPOCHS:
+        accuracy = RUNS[run_id].published_accuracy
+        if accuracy.startswith("0."):
+            assert f"{result['accuracy']:.4f}" == accuracy
+        elif accuracy == "> 94%":
+            assert result["accuracy"] > 0.94
+
+
+def test_the_example_prints_the_table_and_its_exit_status(fit_results):
+    done, results = fit_results
+    count = sum(len(r["printed"]) for r in results["runs"].values())
+    differing = sum(a != b for r in results["runs"].values()
+                    for a, b in zip(printed(r["printed"]), printed(r["published"])))
+    assert count == len(RUNS) * len(published(assignment.RUNS[0]))
+    assert f"{count - differing} of {count} printed costs are the published ones" in done.stdout
+    # 1 exactly when a printed cost differs: 0 wherever no run drifts.
+    assert done.returncode == (1 if differing else 0), done.stdout[-3000:] + done.stderr[-3000:]
+    if not any(drift_bound(run_id) for run_id in RUNS):
+        assert differing == 0
+    for run in assignment.RUNS:
+        assert run.title() in done.stdout
+
+
+def test_in_float64_throughout_the_drifting_runs_print_the_published_costs(tmp_path):
+    """The explanation of FLOAT32_DRIFT, checked: the same runs with layers
+    and a loss that stay float64 print every published digit."""
+    drifting = [run_id for (name, run_id) in FLOAT32_DRIFT if name == backend() and drift_bound(run_id)]
+    if not drifting:
+        pytest.skip(f"no run drifts on {backend()} in {EPOCHS} epochs")
+    _, results = run_example(tmp_path / "exact.json", "--exact-float64", "--runs", *drifting)
+    for run_id in drifting:
+        assert printed(results["runs"][run_id]["printed"]) == published(RUNS[run_id]), run_id
+
+
+def test_keras_sgd_momentum_with_the_same_decay_prints_other_costs(tmp_path):
+    """Negative control for the whole chain: Keras's own SGD(momentum=0.9)
+    with α·(1 − β) is the course's momentum only while α is constant; it
+    keeps α inside its buffer, so after the decay at epoch 1001 the printed
+    costs differ (measured, every backend: 0.125930 for 0.125965 after epoch
+    2000). The check that holds ours to the published digits catches it."""
+    if EPOCHS < 2001:
+        pytest.skip("the rate first decays after epoch 1000; the costs differ from epoch 2000 on")
+    run = RUNS["momentum-decay-every-1000"]
+    done, results = run_example(tmp_path / "builtin.json", "--builtin", "--runs", run.id)
+    costs = printed(results["runs"][run.id]["printed"])
+    assert costs[:2] == published(run)[:2]
+    assert costs[2] != published(run)[2]
+    assert done.returncode == 1
+
+
+def test_an_unknown_run_is_refused_with_the_names_of_the_runs(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "course_assignment.py"), "--backend", backend(), "--runs", "sgd"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode != 0
+    assert "unknown run(s) ['sgd']" in done.stderr and "'adam-decay-every-1000'" in done.stderr
+
+
+def test_jax_without_x64_is_refused_not_run_in_float32():
+    if backend() != "jax":
+        pytest.skip("JAX only")
+    code = "from keras_optims.verification import assignment as a; a.train(a.RUNS[0], 1)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "0"},
+    )
+    assert done.returncode != 0 and "JAX_ENABLE_X64=1" in done.stderr
