@@ -27,6 +27,7 @@ demo: $(STAMP)
 	$(BIN)/python -m keras_optims.verification --backend all
 	$(BIN)/python examples/paths.py --quick
 	$(BIN)/python examples/moons.py --quick
+	$(BIN)/python examples/course_assignment.py --quick --runs adam gd-decay-every-1000
 	@echo "Pictures are in examples/out/ (full runs: python examples/paths.py, examples/moons.py)."
 
 # One pytest run per Keras backend: every test under TensorFlow, the

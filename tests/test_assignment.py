@@ -203,6 +203,10 @@ def test_keras_sgd_momentum_with_the_same_decay_prints_other_costs(tmp_path):
     2000). The check that holds ours to the published digits catches it."""
     if EPOCHS < 2001:
         pytest.skip("the rate first decays after epoch 1000; the costs differ from epoch 2000 on")
+    if backend() == "torch":
+        # Passed there too (2001 epochs, 2 min); left out of the full run,
+        # whose PyTorch part is the longest, for CI's time.
+        pytest.skip("checked under TensorFlow and JAX")
     run = RUNS["momentum-decay-every-1000"]
     done, results = run_example(tmp_path / "builtin.json", "--builtin", "--runs", run.id)
     costs = printed(results["runs"][run.id]["printed"])

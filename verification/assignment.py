@@ -185,7 +185,7 @@ def train(run, epochs=EPOCHS, optimizer=None, exact=False):
         network = model(exact)
         loss = training.CourseCost("sigmoid") if exact else "binary_crossentropy"
         # One epoch per call where Keras allows it (not on PyTorch): the same
-        # steps and logs, 1.5–2.5× faster on this small network (measured).
+        # steps and logs, 1.3–2.5× faster on this small network (measured).
         per_call = 1 if keras.backend.backend() == "torch" else STEPS_PER_EPOCH
         network.compile(optimizer=optimizer or run.keras_optimizer(), loss=loss, steps_per_execution=per_call)
         start = time.perf_counter()
