@@ -19,6 +19,7 @@ a `np.random.RandomState(seed)`: used here, so nothing global changes.
 
 import numpy as np
 
+from .minibatches import cut_mini_batches
 from .network import Network
 from .optimizers import adam_step, gd_step, momentum_step
 from .schedules import assignment_rates
@@ -69,10 +70,7 @@ def initialize_parameters(layer_dims=LAYER_DIMS, seed=WEIGHT_SEED):
 def random_mini_batches(X, Y, batch_size, seed):
     """One epoch's batches: a permutation drawn after seeding with `seed`,
     ⌊m / B⌋ full batches and the rest in a last one."""
-    m = X.shape[1]
-    permutation = np.random.RandomState(seed).permutation(m)
-    X, Y = X[:, permutation], Y[:, permutation]
-    return [(X[:, k : k + batch_size], Y[:, k : k + batch_size]) for k in range(0, m, batch_size)]
+    return cut_mini_batches(X, Y, batch_size, np.random.RandomState(seed).permutation(X.shape[1]))
 
 
 def epochs_of_batches(X, Y, epochs, batch_size=BATCH_SIZE):
