@@ -179,9 +179,7 @@ def train(run, epochs=EPOCHS, optimizer=None, exact=False):
             "The assignment runs in float64, which JAX provides only with x64 enabled: set "
             "JAX_ENABLE_X64=1 in the environment before JAX is imported."
         )
-    previous = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    try:
+    with training.floatx("float64"):
         network = model(exact)
         loss = training.CourseCost("sigmoid") if exact else "binary_crossentropy"
         # One epoch per call where Keras allows it (not on PyTorch): the same
@@ -197,5 +195,3 @@ def train(run, epochs=EPOCHS, optimizer=None, exact=False):
         predictions = np.asarray(keras.ops.convert_to_numpy(network(X.T))) > 0.5
         accuracy = float(np.mean(predictions.T == Y))
         return Result(run, list(history.history["loss"]), accuracy, seconds)
-    finally:
-        keras.config.set_floatx(previous)
