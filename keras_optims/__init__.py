@@ -18,10 +18,11 @@ the extra to install (`keras_optims.compat`).
 
 from keras_optims import compat
 
-compat.select_verification_backend()  # python -m keras_optims.verification --backend X
+compat.prepare_verification_cli()  # python -m keras_optims.verification: its backend and logging
 compat.check_backend_installed()
 
-import keras  # noqa: E402
+with compat.quiet_native_start_up():
+    import keras  # noqa: E402
 
 from keras_optims import callbacks, schedules  # noqa: E402
 from keras_optims.adam import Adam  # noqa: E402

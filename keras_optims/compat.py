@@ -23,7 +23,9 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import sys
+import tempfile
 
 # The Keras 3 backends keras-optims runs on: the library each needs, its
 # name for people, and the extra that installs it.
@@ -120,19 +122,23 @@ def import_tf_keras():
     return tf_keras
 
 
-def verification_cli_backend():
-    """The ``--backend`` argument when this process was started as the
+def verification_cli_arguments():
+    """The command-line arguments when this process was started as the
     verification CLI (``python -m keras_optims.verification`` or
-    ``keras-optims-verify``), else None. The CLI chooses its backend before
-    Keras is imported, and the package's ``__init__`` imports Keras, so the
-    choice is read here, from the command line, before that import."""
+    ``keras-optims-verify``), else None. The CLI chooses its backend and its
+    logging before Keras is imported, and the package's ``__init__`` imports
+    Keras, so they are read here, from the command line, before that import."""
     argv = list(getattr(sys, "orig_argv", sys.argv))
     if "-m" in argv and argv.index("-m") + 1 < len(argv) and argv[argv.index("-m") + 1] == "keras_optims.verification":
-        arguments = argv[argv.index("-m") + 2:]
-    elif sys.argv and os.path.basename(sys.argv[0]) == "keras-optims-verify":
-        arguments = sys.argv[1:]
-    else:
-        return None
+        return argv[argv.index("-m") + 2:]
+    if sys.argv and os.path.basename(sys.argv[0]) == "keras-optims-verify":
+        return sys.argv[1:]
+    return None
+
+
+def verification_cli_backend():
+    """The ``--backend`` argument of the verification CLI, else None."""
+    arguments = verification_cli_arguments() or []
     for i, argument in enumerate(arguments):
         if argument == "--backend" and i + 1 < len(arguments):
             return arguments[i + 1]
@@ -141,14 +147,62 @@ def verification_cli_backend():
     return None
 
 
-def select_verification_backend():
-    """For the verification CLI: ``--backend X`` (one backend) is Keras's
-    backend in this process too, so that the CLI needs neither
-    ``KERAS_BACKEND`` nor the default backend's library. (It still runs the
-    suite in a new process with ``KERAS_BACKEND=X``.)"""
+def prepare_verification_cli():
+    """For the verification CLI, before Keras is imported:
+
+    - ``--backend X`` (one backend) is Keras's backend in this process too,
+      so that the CLI needs neither ``KERAS_BACKEND`` nor the default
+      backend's library. (It still runs the suite in a new process with
+      ``KERAS_BACKEND=X``.)
+    - TensorFlow's native log lines (XLA start-up, "Compiled cluster using
+      XLA!", CUDA probing on a machine without a GPU) would interleave with
+      the table: the CLI quiets them (``TF_CPP_MIN_LOG_LEVEL=3``, inherited by
+      the per-backend processes) unless the user chose a level or asked for
+      ``--verbose``."""
+    arguments = verification_cli_arguments()
+    if arguments is None:
+        return
     chosen = verification_cli_backend()
     if chosen in BACKENDS and "keras" not in sys.modules:
         os.environ["KERAS_BACKEND"] = chosen
+    global _QUIET_START_UP
+    if "--verbose" not in arguments and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        _QUIET_START_UP = True
+
+
+_QUIET_START_UP = False
+# A line of TensorFlow's native logging: "I0000 00:00:1796.5  6337 file.cc:31] …",
+# absl's notice before its logging starts, and the CPU-features line's tail.
+NATIVE_LOG_LINE = re.compile(
+    r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] |WARNING: All log messages before absl::InitializeLog"
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags)"
+)
+
+
+@contextlib.contextmanager
+def quiet_native_start_up():
+    """Around the import of Keras (and so TensorFlow) in the verification CLI
+    when it quiets TensorFlow's logging: the lines TensorFlow's native code
+    writes while it starts, before ``TF_CPP_MIN_LOG_LEVEL`` takes effect, are
+    dropped from standard error; everything else written there is kept."""
+    if not _QUIET_START_UP:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines = capture.read().decode(errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines if not NATIVE_LOG_LINE.match(line)))
+            sys.stderr.flush()
 
 
 # --- Release switches ------------------------------------------------------

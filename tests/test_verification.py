@@ -247,3 +247,53 @@ def test_cli_runs_each_backend_in_its_own_process(tmp_path):
     for suite_element, run in zip(suites, payload["runs"]):
         assert int(suite_element.get("tests")) == len(run["rows"]) == len(suite_element.findall("testcase"))
     assert summary.read_text().count("### keras_optims.verification on ") == 3
+
+
+@pytest.mark.tensorflow
+def test_cli_shows_no_native_tensorflow_log_lines_unless_asked(tmp_path):
+    """What a newcomer sees first: the table, not TensorFlow's start-up lines
+    (CUDA probing, XLA service, "Compiled cluster"), unless the user chose a
+    level (TF_CPP_MIN_LOG_LEVEL) or asked for --verbose."""
+    import subprocess
+    import sys
+
+    from keras_optims.compat import NATIVE_LOG_LINE
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND")}
+    command = [sys.executable, "-m", "keras_optims.verification", "--backend", "tensorflow", "--only", "schedule",
+               "--steps", "3"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = (done.stdout + done.stderr).splitlines()
+    assert not [line for line in lines if NATIVE_LOG_LINE.match(line)], done.stderr
+    assert "cuInit" not in done.stderr and "XLA" not in done.stderr
+    assert lines[0].startswith("keras_optims verification on the tensorflow backend")
+
+
+def test_cli_quiets_tensorflow_only_when_the_user_did_not_choose(monkeypatch):
+    import sys
+
+    from keras_optims import compat
+
+    argv = [sys.executable, "-m", "keras_optims.verification", "--steps", "3"]
+    cases = [([], None, "3"), (["--verbose"], None, None), ([], "1", "1"), (["--verbose"], "0", "0")]
+    for extra, chosen, expected in cases:
+        monkeypatch.setattr(sys, "orig_argv", argv + extra)
+        monkeypatch.setattr(compat, "_QUIET_START_UP", False)
+        if chosen is None:
+            monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+        else:
+            monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", chosen)
+        compat.prepare_verification_cli()
+        assert os.environ.get("TF_CPP_MIN_LOG_LEVEL") == expected, (extra, chosen)
+        assert compat._QUIET_START_UP == (expected == "3" and chosen is None)
+
+
+def test_native_log_line_pattern():
+    from keras_optims.compat import NATIVE_LOG_LINE
+
+    assert NATIVE_LOG_LINE.match("I0000 00:00:1796076046.743375    6337 cudart_stub.cc:31] Could not find cuda drivers")
+    assert NATIVE_LOG_LINE.match("E0000 00:00:1796076053.319089    6337 cuda_platform.cc:52] failed call to cuInit")
+    assert NATIVE_LOG_LINE.match("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR")
+    assert not NATIVE_LOG_LINE.match("keras_optims verification on the tensorflow backend")
+    assert not NATIVE_LOG_LINE.match("UserWarning: something the user must see")

@@ -1,6 +1,6 @@
 """python -m keras_optims.verification (or keras-optims-verify)
 [--backend tensorflow|jax|torch|all] [--steps N] [--dtype float32|float64]
-[--only NAME] [--json PATH] [--junit PATH] [--markdown PATH]
+[--only NAME] [--json PATH] [--junit PATH] [--markdown PATH] [--verbose]
 
 Runs the verification suite on a Keras backend and prints a table: case,
 steps, max abs err, max rel err, tolerance, PASS/FAIL/SKIP, as wide as the
@@ -14,6 +14,10 @@ Without `--backend` the suite runs on the current backend (KERAS_BACKEND);
 backend's library (only X's need be installed); `--backend all` runs each
 backend in a new Python process. Under JAX it turns on ``jax_enable_x64``
 itself (float64 models need it).
+
+TensorFlow's native log lines are quieted (``TF_CPP_MIN_LOG_LEVEL=3``)
+unless ``TF_CPP_MIN_LOG_LEVEL`` is set or ``--verbose`` is given
+(`keras_optims.compat.prepare_verification_cli`).
 """
 
 import argparse
@@ -26,9 +30,7 @@ import sys
 import tempfile
 import textwrap
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from keras_optims import compat  # noqa: E402
+from keras_optims import compat
 
 BACKENDS = tuple(compat.BACKENDS)  # tensorflow, jax, torch
 
@@ -65,6 +67,8 @@ def parse(argv):
     parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown (e.g. for "
                         "$GITHUB_STEP_SUMMARY)")
     parser.add_argument("--seed", type=int, default=0, help="seed of gradients, data and weights (default 0)")
+    parser.add_argument("--verbose", action="store_true", help="keep TensorFlow's native log lines (quieted by "
+                        "default unless TF_CPP_MIN_LOG_LEVEL is set)")
     args = parser.parse_args(argv)
     if args.only is not None and not any(args.only in name for name in sections):
         parser.error(f"--only {args.only!r} matches no section; sections: {', '.join(sections)}")
@@ -163,6 +167,8 @@ def run_in_subprocesses(args):
                        "--dtype", args.dtype, "--seed", str(args.seed), "--json", out]
             if args.only:
                 command += ["--only", args.only]
+            if args.verbose:
+                command.append("--verbose")
             code = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": backend}).returncode
             status = max(status, code)
             if os.path.exists(out):
@@ -197,7 +203,7 @@ def main(argv=None):
 
 def current_backend():
     """Keras's backend in this process. Started as the CLI with ``--backend
-    X``, that is X already (`keras_optims.compat.select_verification_backend`):
+    X``, that is X already (`keras_optims.compat.prepare_verification_cli`):
     neither KERAS_BACKEND nor the default backend's library is needed."""
     import keras
 
