@@ -49,6 +49,17 @@ def test_momentum_and_adam_end_closer_to_the_valley_minimum_than_gradient_descen
     assert valley["Adam"]["distance_to_minimum"] < gd
 
 
+def test_at_the_same_rate_momentum_zigzags_less_across_the_valley_and_ends_lower(outputs):
+    """The course's lesson, as the valley picture must show it: the same α,
+    close to where gradient descent zigzags, and momentum travels less
+    across the valley (Σ|Δy|) and ends lower."""
+    valley = json.loads((outputs / "paths.json").read_text())["valley"]
+    gd, momentum = valley["GradientDescent"], valley["Momentum"]
+    assert gd["learning_rate"] == momentum["learning_rate"]
+    assert momentum["travel_across"] < 0.5 * gd["travel_across"]
+    assert momentum["final_loss"] < gd["final_loss"]
+
+
 def test_moons_reports_every_variant(outputs):
     results = json.loads((outputs / "moons.json").read_text())
     assert len(results) == 6
