@@ -31,11 +31,18 @@ demo: $(STAMP)
 	@echo "Pictures are in examples/out/ (full runs: python examples/paths.py, examples/moons.py)."
 
 # One pytest run per Keras backend: every test under TensorFlow, the
-# backend-neutral ones under JAX and PyTorch (tests/conftest.py).
+# backend-neutral ones under JAX and PyTorch (tests/conftest.py). On two
+# cores: JAX and then PyTorch run beside TensorFlow (the longest), each with
+# its own temporary folder; their logs follow TensorFlow's.
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+
 test: $(STAMP)
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest
-	KERAS_BACKEND=jax $(BIN)/python -m pytest
-	KERAS_BACKEND=torch $(BIN)/python -m pytest
+	@mkdir -p .test-logs; tmp=$$(mktemp -d); \
+	( KERAS_BACKEND=jax $(PYTEST) --basetemp=$$tmp/jax > .test-logs/jax.log 2>&1; echo $$? > .test-logs/jax.status; \
+	  KERAS_BACKEND=torch $(PYTEST) --basetemp=$$tmp/torch > .test-logs/torch.log 2>&1; echo $$? > .test-logs/torch.status ) & others=$$!; \
+	status=0; KERAS_BACKEND=tensorflow $(PYTEST) --basetemp=$$tmp/tensorflow || status=1; \
+	wait $$others; for backend in jax torch; do echo "=== KERAS_BACKEND=$$backend ==="; cat .test-logs/$$backend.log; \
+	  [ "$$(cat .test-logs/$$backend.status)" = 0 ] || status=1; done; rm -rf $$tmp; exit $$status
 
 # The course's programming assignment, all 5000 epochs of its seven runs,
 # on each backend: every printed cost and the accuracies
