@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-assignment test-compat bench device-wheels install clean
+.PHONY: demo test test-assignment test-compat docs docs-serve test-site bench device-wheels install clean
 
 # torch is installed first at the CPU build this project's machines carry:
 # the `torch` extra's range then installs nothing more (on its own it would
@@ -66,6 +66,29 @@ test-compat: $(STAMP)
 	$(BIN)/python -m pip install --quiet --group compat
 	$(BIN)/python tests/compat/run.py
 
+# The documentation site (mkdocs.yml): strict, offline. KaTeX, which
+# typesets the math, comes from the npm registry into build/docs-vendor/;
+# the tutorials run during the build (docs/hooks.py) on JAX, the fastest
+# backend for them here. `make test-site` then opens every page in Debian's
+# chromium (installed by .ci/run) and checks it (tests/test_site.py).
+KATEX := katex@0.16.22
+DOCS_STAMP := $(VENV)/.docs-installed
+DOCS_BACKEND ?= jax
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --group docs
+	npm install --silent --no-audit --no-fund --no-save --prefix build/docs-vendor $(KATEX)
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	KERAS_BACKEND=$(DOCS_BACKEND) $(BIN)/mkdocs build --strict
+
+docs-serve: $(DOCS_STAMP)
+	KERAS_BACKEND=$(DOCS_BACKEND) KERAS_OPTIMS_DOCS_CACHE=1 $(BIN)/mkdocs serve
+
+test-site: docs
+	KERAS_OPTIMS_SITE_TEST=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_site.py
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
@@ -85,4 +108,4 @@ device-wheels: $(STAMP)
 	@ls $(WHEELS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .compat
+	rm -rf $(VENV) build dist *.egg-info .compat site

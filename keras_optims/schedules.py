@@ -48,6 +48,8 @@ from keras_optims import hyperparameters as checks
 ZERO_BASED, LECTURE, ASSIGNMENT = "zero_based", "lecture", "assignment"
 EPOCH_NUMBERINGS = (ZERO_BASED, LECTURE, ASSIGNMENT)
 
+__all__ = ["EpochStaircase", "ExponentialEpochDecay", "InverseSqrtEpochDecay", "InverseTimeEpochDecay"]
+
 
 def _integer_dtype():
     """int64 where it exists (not under JAX without ``jax_enable_x64``)."""

@@ -133,14 +133,14 @@ def test_release_reads_installed_versions():
     assert compat.release("no-such-distribution-here") is None
 
 
-def test_the_readme_quotes_the_real_error(tmp_path):
-    """README "Install" quotes the error of a JAX user without TensorFlow
-    and without KERAS_BACKEND."""
+def test_the_installation_page_quotes_the_real_error(tmp_path):
+    """docs/installation.md quotes the error of a JAX user without
+    TensorFlow and without KERAS_BACKEND."""
     import importlib.util
 
     if importlib.util.find_spec("jax") is None:
         pytest.skip("the quoted message names jax as the installed backend")
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    quoted = next(line for line in readme.splitlines() if line.startswith("ModuleNotFoundError: Keras's backend"))
+    page = (Path(__file__).resolve().parents[1] / "docs" / "installation.md").read_text()
+    quoted = next(line for line in page.splitlines() if line.startswith("ModuleNotFoundError: Keras's backend"))
     done = python(hide("tensorflow") + "import keras_optims\n", tmp_path)
     assert done.stderr.strip().splitlines()[-1] == quoted

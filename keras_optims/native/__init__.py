@@ -78,6 +78,8 @@ DEFAULT_BUILD_TIMEOUT = 300.0
 logger = logging.getLogger("keras_optims")
 
 
+__all__ = ["NativeUnavailable", "Untrusted", "available", "isa", "library_path", "load", "load_if_built"]
+
 class NativeUnavailable(RuntimeError):
     """The fused kernel cannot be built or loaded here; the message says why."""
 

@@ -1,0 +1,145 @@
+"""MkDocs hooks of the documentation site (mkdocs.yml names this file).
+
+- KaTeX, which typesets the pages' math, comes from the npm package that
+  `make docs` installs into build/docs-vendor/ (nothing is fetched when a page
+  is viewed): its files are added to the site under vendor/katex/.
+- Every tutorial in docs/tutorials/ (a jupytext py:percent script) is run as
+  a notebook in a fresh Jupyter kernel, on the Keras backend of the build's
+  environment, and becomes a page: its text, its code and what the code
+  printed or drew. A cell that raises fails the build. The executed notebook
+  and the script are on the page to download.
+"""
+
+import base64
+import concurrent.futures
+import hashlib
+import os
+import time
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
+
+ROOT = Path(__file__).resolve().parents[1]
+TUTORIALS = ROOT / "docs" / "tutorials"
+KATEX = ROOT / "build" / "docs-vendor" / "node_modules" / "katex" / "dist"
+KATEX_FILES = ("katex.min.js", "katex.min.css", "contrib/auto-render.min.js")
+# KERAS_OPTIMS_DOCS_CACHE=1 (make docs-serve) reuses a tutorial's executed
+# notebook while its source is unchanged; `make docs` always runs them.
+CACHE = ROOT / "build" / "docs-cache"
+TIMES = {}
+
+
+def katex_files(config):
+    if not (KATEX / "katex.min.js").is_file():
+        raise PluginError(
+            f"KaTeX is not in {KATEX}: `make docs` installs it from the npm registry "
+            "(npm install --prefix build/docs-vendor, the version in the Makefile)."
+        )
+    paths = list(KATEX_FILES) + sorted(p.relative_to(KATEX).as_posix() for p in (KATEX / "fonts").glob("*.woff2"))
+    return [
+        File.generated(config, f"vendor/katex/{path}", abs_src_path=str(KATEX / path)) for path in paths
+    ]
+
+
+def execute(path):
+    """The notebook of tutorial `path`, run top to bottom in a new kernel."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    source = path.read_bytes()
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    key = hashlib.sha256(source + backend.encode()).hexdigest()[:16]
+    cached = CACHE / f"{path.stem}-{key}.ipynb"
+    if os.environ.get("KERAS_OPTIMS_DOCS_CACHE") == "1" and cached.is_file():
+        return nbformat.read(cached, as_version=4), 0.0
+    notebook = jupytext.reads(source.decode(), fmt="py:percent")
+    started = time.perf_counter()
+    environment = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update({name: os.environ.get(name, value) for name, value in environment.items()})
+    try:
+        client = NotebookClient(
+            notebook, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(TUTORIALS)}},
+            # The kernel listens on loopback only; its notice about that is not news.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+        client.execute()
+    except Exception as error:  # the cell, its traceback: nbclient's message says it
+        raise PluginError(f"tutorial {path.name} failed on {backend}:\n{error}") from error
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    seconds = time.perf_counter() - started
+    CACHE.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, cached)
+    return notebook, seconds
+
+
+def page(path, notebook, seconds, backend):
+    """The tutorial as Markdown, and the pictures it drew: {uri: bytes}."""
+    import nbformat
+
+    parts, pictures = [], {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            parts.append(cell.source)
+            continue
+        if not cell.source.strip():
+            continue
+        parts.append(f"```python\n{cell.source}\n```")
+        for number, output in enumerate(cell.get("outputs", [])):
+            if output.output_type == "stream":
+                text = output.text
+            elif output.output_type in ("display_data", "execute_result"):
+                data = output.get("data", {})
+                if "image/png" in data:
+                    uri = f"{path.stem}-{index}-{number}.png"
+                    pictures[uri] = base64.b64decode(data["image/png"])
+                    parts.append(f"![the figure of the cell above]({uri})")
+                    continue
+                text = data.get("text/plain", "")
+            else:
+                continue
+            text = text.rstrip("\n")
+            if text:
+                parts.append(f'```text title="output"\n{text}\n```')
+    parts.insert(
+        1,
+        f"!!! info \"Runs as you read it\"\n    This page is the tutorial `docs/tutorials/{path.name}`, run from top to "
+        f"bottom when the site was built ({backend} backend, {seconds:.0f} s). Download it as a "
+        f"[notebook]({path.stem}.ipynb) or as the [script]({path.name}) (jupytext py:percent); "
+        "every claim it makes is an `assert` in it.",
+    )
+    return "\n\n".join(parts) + "\n", pictures, nbformat.writes(notebook)
+
+
+def run_tutorials(config, files):
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    paths = sorted(TUTORIALS.glob("*.py"))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        executed = dict(zip(paths, pool.map(execute, paths)))
+    for path, (notebook, seconds) in executed.items():
+        TIMES[path.stem] = seconds
+        markdown, pictures, ipynb = page(path, notebook, seconds, backend)
+        files.append(File.generated(config, f"tutorials/{path.stem}.md", content=markdown))
+        files.append(File.generated(config, f"tutorials/{path.stem}.ipynb", content=ipynb))
+        for uri, data in pictures.items():
+            files.append(File.generated(config, f"tutorials/{uri}", content=data))
+
+
+def on_files(files, config):
+    for file in katex_files(config):
+        files.append(file)
+    run_tutorials(config, files)
+    return files
+
+
+def on_post_build(config):
+    if TIMES:
+        report = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sorted(TIMES.items()))
+        print(f"INFO    -  tutorials run: {report}")
