@@ -69,8 +69,9 @@ test-compat: $(STAMP)
 # The documentation site (mkdocs.yml): strict, offline. KaTeX, which
 # typesets the math, comes from the npm registry into build/docs-vendor/;
 # the tutorials run during the build (docs/hooks.py) on JAX, the fastest
-# backend for them here. `make test-site` then opens every page in Debian's
-# chromium (installed by .ci/run) and checks it (tests/test_site.py).
+# backend for them here. `make test-site` then opens every page of the built
+# site in Debian's chromium (installed by .ci/run) and checks it
+# (tests/test_site.py).
 KATEX := katex@0.16.22
 DOCS_STAMP := $(VENV)/.docs-installed
 DOCS_BACKEND ?= jax
@@ -86,7 +87,7 @@ docs: $(DOCS_STAMP)
 docs-serve: $(DOCS_STAMP)
 	KERAS_BACKEND=$(DOCS_BACKEND) KERAS_OPTIMS_DOCS_CACHE=1 $(BIN)/mkdocs serve
 
-test-site: docs
+test-site: $(DOCS_STAMP)
 	KERAS_OPTIMS_SITE_TEST=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_site.py
 
 bench: $(STAMP)
