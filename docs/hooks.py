@@ -56,24 +56,19 @@ def execute(path):
         return nbformat.read(cached, as_version=4), 0.0
     notebook = jupytext.reads(source.decode(), fmt="py:percent")
     started = time.perf_counter()
-    environment = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update({name: os.environ.get(name, value) for name, value in environment.items()})
+    # The kernel's own environment (not this process's: two tutorials run at
+    # once); figures inline, so that they are on the page.
+    environment = {"TF_CPP_MIN_LOG_LEVEL": "3", **os.environ,
+                   "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    client = NotebookClient(
+        notebook, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(TUTORIALS)}},
+        # The kernel listens on loopback only; its notice about that is not news.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
     try:
-        client = NotebookClient(
-            notebook, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(TUTORIALS)}},
-            # The kernel listens on loopback only; its notice about that is not news.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
-        client.execute()
+        client.execute(env=environment)
     except Exception as error:  # the cell, its traceback: nbclient's message says it
         raise PluginError(f"tutorial {path.name} failed on {backend}:\n{error}") from error
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     seconds = time.perf_counter() - started
     CACHE.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, cached)
