@@ -61,7 +61,11 @@ def test_there_are_pages_with_code():
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_every_block_is_of_a_language_the_tests_check(page):
-    for language, code, *_ in blocks(page)[1]:
+    text, found = blocks(page)
+    indented = [line for line in text.splitlines() if re.match(r"^\s+```", line)]
+    assert not indented, f"{page_id(page)}: an indented block escapes these checks: {indented[:3]}"
+    assert text.count("\n```") == 2 * len(found), f"{page_id(page)}: a block the checks do not read"
+    for language, code, *_ in found:
         assert language in LANGUAGES, f"{page_id(page)}: a ```{language} block is checked by nothing:\n{code[:200]}"
 
 
