@@ -21,7 +21,7 @@ from keras_optims import compat
 compat.prepare_verification_cli()  # python -m keras_optims.verification: its backend and logging
 compat.check_backend_installed()
 
-with compat.quiet_native_start_up():
+with compat.native_log_lines_dropped():
     import keras  # noqa: E402
 
 from keras_optims import callbacks, schedules  # noqa: E402

@@ -157,21 +157,21 @@ def prepare_verification_cli():
     - TensorFlow's native log lines (XLA start-up, "Compiled cluster using
       XLA!", CUDA probing on a machine without a GPU) would interleave with
       the table: the CLI quiets them (``TF_CPP_MIN_LOG_LEVEL=3``, inherited by
-      the per-backend processes) unless the user chose a level or asked for
-      ``--verbose``."""
+      the per-backend processes) unless the user chose another level or asked
+      for ``--verbose``."""
     arguments = verification_cli_arguments()
     if arguments is None:
         return
     chosen = verification_cli_backend()
     if chosen in BACKENDS and "keras" not in sys.modules:
         os.environ["KERAS_BACKEND"] = chosen
-    global _QUIET_START_UP
-    if "--verbose" not in arguments and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-        _QUIET_START_UP = True
+    global _QUIET
+    if "--verbose" not in arguments:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        _QUIET = os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
 
 
-_QUIET_START_UP = False
+_QUIET = False
 # A line of TensorFlow's native logging: "I0000 00:00:1796.5  6337 file.cc:31] …",
 # absl's notice before its logging starts, and the CPU-features line's tail.
 NATIVE_LOG_LINE = re.compile(
@@ -181,12 +181,15 @@ NATIVE_LOG_LINE = re.compile(
 
 
 @contextlib.contextmanager
-def quiet_native_start_up():
-    """Around the import of Keras (and so TensorFlow) in the verification CLI
-    when it quiets TensorFlow's logging: the lines TensorFlow's native code
-    writes while it starts, before ``TF_CPP_MIN_LOG_LEVEL`` takes effect, are
-    dropped from standard error; everything else written there is kept."""
-    if not _QUIET_START_UP:
+def native_log_lines_dropped():
+    """In the verification CLI at log level 3 (no native logs: its default),
+    around the import of Keras and around the suite: the lines TensorFlow's
+    native code writes to standard error before that level takes effect
+    (absl's start-up notice, CUDA probing; TensorFlow may first be imported
+    in the middle of a JAX or PyTorch run, for the equivalence rows) are
+    dropped. Everything else written there is kept, and written out when the
+    block ends."""
+    if not _QUIET:
         yield
         return
     sys.stderr.flush()

@@ -260,7 +260,9 @@ def test_cli_shows_no_native_tensorflow_log_lines_unless_asked(tmp_path):
     from keras_optims.compat import NATIVE_LOG_LINE
 
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND")}
-    command = [sys.executable, "-m", "keras_optims.verification", "--backend", "tensorflow", "--only", "schedule",
+    # "all": TensorFlow, then JAX and PyTorch, each in its own process; the
+    # equivalence rows import TensorFlow in the middle of the JAX run.
+    command = [sys.executable, "-m", "keras_optims.verification", "--backend", "all", "--only", "equivalence",
                "--steps", "3"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -268,6 +270,7 @@ def test_cli_shows_no_native_tensorflow_log_lines_unless_asked(tmp_path):
     assert not [line for line in lines if NATIVE_LOG_LINE.match(line)], done.stderr
     assert "cuInit" not in done.stderr and "XLA" not in done.stderr
     assert lines[0].startswith("keras_optims verification on the tensorflow backend")
+    assert sum(line.startswith("keras_optims verification on the") for line in lines) == 3
 
 
 def test_cli_quiets_tensorflow_only_when_the_user_did_not_choose(monkeypatch):
@@ -276,17 +279,19 @@ def test_cli_quiets_tensorflow_only_when_the_user_did_not_choose(monkeypatch):
     from keras_optims import compat
 
     argv = [sys.executable, "-m", "keras_optims.verification", "--steps", "3"]
-    cases = [([], None, "3"), (["--verbose"], None, None), ([], "1", "1"), (["--verbose"], "0", "0")]
-    for extra, chosen, expected in cases:
+    # (arguments, the level the user set, the level after, whether start-up lines are dropped)
+    cases = [([], None, "3", True), (["--verbose"], None, None, False), ([], "1", "1", False),
+             (["--verbose"], "0", "0", False), ([], "3", "3", True), (["--verbose"], "3", "3", False)]
+    for extra, chosen, expected, dropped in cases:
         monkeypatch.setattr(sys, "orig_argv", argv + extra)
-        monkeypatch.setattr(compat, "_QUIET_START_UP", False)
+        monkeypatch.setattr(compat, "_QUIET", False)
         if chosen is None:
             monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
         else:
             monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", chosen)
         compat.prepare_verification_cli()
         assert os.environ.get("TF_CPP_MIN_LOG_LEVEL") == expected, (extra, chosen)
-        assert compat._QUIET_START_UP == (expected == "3" and chosen is None)
+        assert compat._QUIET == dropped, (extra, chosen)
 
 
 def test_native_log_line_pattern():

@@ -198,7 +198,8 @@ def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.backend is not None and args.backend != current_backend():
         return run_in_subprocesses(args)
-    return run_here(args)
+    with compat.native_log_lines_dropped():
+        return run_here(args)
 
 
 def current_backend():
