@@ -82,10 +82,10 @@ $(DOCS_STAMP): $(STAMP)
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)
-	KERAS_BACKEND=$(DOCS_BACKEND) $(BIN)/mkdocs build --strict
+	KERAS_BACKEND=$(DOCS_BACKEND) NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 docs-serve: $(DOCS_STAMP)
-	KERAS_BACKEND=$(DOCS_BACKEND) KERAS_OPTIMS_DOCS_CACHE=1 $(BIN)/mkdocs serve
+	KERAS_BACKEND=$(DOCS_BACKEND) KERAS_OPTIMS_DOCS_CACHE=1 NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 test-site: $(DOCS_STAMP)
 	KERAS_OPTIMS_SITE_TEST=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_site.py
