@@ -1,6 +1,6 @@
 """Every code block on every page of the documentation (docs/**/*.md and
-README.md) runs,
-on each backend where its page claims it works, and shows what the page says.
+README.md) runs, on each backend where its page claims it works, and shows
+what the page says.
 
 How a page's blocks are read:
 
@@ -17,7 +17,8 @@ How a page's blocks are read:
   ``pip install "keras-optims[extra]"`` names extras of pyproject.toml, ``make
   target`` targets of the Makefile, ``python path.py`` files that exist (and
   ``--help`` parses), and the verification CLI's arguments parse.
-- Any other language is refused: a block that nothing checks does not exist.
+- ```text blocks elsewhere show a message or a table, not code. Any other
+  language is refused: a block that nothing checks does not exist.
 """
 
 import contextlib
