@@ -15,9 +15,10 @@ backend's library (only X's need be installed); `--backend all` runs each
 backend in a new Python process. Under JAX it turns on ``jax_enable_x64``
 itself (float64 models need it).
 
-TensorFlow's native log lines are quieted (``TF_CPP_MIN_LOG_LEVEL=3``)
-unless ``TF_CPP_MIN_LOG_LEVEL`` is set or ``--verbose`` is given
-(`keras_optims.compat.prepare_verification_cli`).
+TensorFlow's native log lines are quieted (``TF_CPP_MIN_LOG_LEVEL=3``,
+and the start-up lines written before that level applies are dropped)
+unless ``TF_CPP_MIN_LOG_LEVEL`` is set to another level or ``--verbose`` is
+given (`keras_optims.compat.prepare_verification_cli`).
 """
 
 import argparse
