@@ -11,6 +11,7 @@ the references in `reference/`).
 
 import dataclasses
 import functools
+import operator
 
 import keras
 import numpy as np
@@ -22,14 +23,17 @@ from keras_optims.verification.tolerances import DTYPES, step_tolerance
 SHAPES = ((8, 5), (5,))
 
 
-def gradient_sequence(steps, seed=0, shapes=SHAPES):
-    """Seeded gradients whose elements span eight decades (1e-8 … 1), so that
-    ε matters for some elements and not for others; also starting weights."""
+def gradient_sequence(steps, seed=0, shapes=SHAPES, scale=1.0):
+    """Seeded gradients whose elements span eight decades (`scale` · 1e-8 …
+    `scale`), so that ε matters for some elements and not for others; also
+    starting weights. A variable of one element (a scalar) gets gradients of
+    size `scale`; an empty one, empty gradients."""
     rng = np.random.default_rng(seed)
     weights = [rng.standard_normal(shape) for shape in shapes]
-    scales = [np.logspace(-8, 0, int(np.prod(shape))).reshape(shape) for shape in shapes]
-    rng.shuffle(scales[0].reshape(-1))
-    grads = [[rng.standard_normal(shape) * scale for shape, scale in zip(shapes, scales)] for _ in range(steps)]
+    spans = [np.logspace(-8, 0, n) if n > 1 else np.ones(n) for n in (int(np.prod(shape)) for shape in shapes)]
+    spans = [scale * span.reshape(shape) for shape, span in zip(shapes, spans)]
+    rng.shuffle(spans[0].reshape(-1))
+    grads = [[rng.standard_normal(shape) * span for shape, span in zip(shapes, spans)] for _ in range(steps)]
     return weights, grads
 
 
@@ -209,14 +213,15 @@ def _check_dtype(dtype):
         )
 
 
-def _compare(name, driver, reference, steps, dtype, seed, keys, init, note=""):
+def _compare(name, driver, reference, steps, dtype, seed, keys, init, note="", shapes=SHAPES, gradient_scale=1.0):
     """The core of `compare_steps` and `check`.
 
     reference(W, dW, state, t) -> (W, state) for one variable, `state` a dict
     of float64 arrays starting at init(W); the entries named by `keys` are
     compared with the driver's slots of the same name after every step."""
     _check_dtype(dtype)
-    weights, grads = gradient_sequence(steps, seed)
+    shapes, gradient_scale = _check_gradients(shapes, gradient_scale)
+    weights, grads = gradient_sequence(steps, seed, shapes, gradient_scale)
     # The reference starts from, and is fed, exactly the values the optimizer sees.
     ref_weights = [w.astype(dtype).astype(np.float64) for w in weights]
     ref_state = [_state(init(W.copy()), keys, "init(W)", i) for i, W in enumerate(ref_weights)]
@@ -267,13 +272,16 @@ def _state(state, keys, what, variable):
     return {k: np.asarray(v, np.float64) for k, v in state.items()}
 
 
-def compare_steps(name, driver, reference_step, steps, dtype="float64", seed=0, state=(), lr_at=None, note=""):
+def compare_steps(name, driver, reference_step, steps, dtype="float64", seed=0, state=(), lr_at=None, note="",
+                  shapes=SHAPES, gradient_scale=1.0):
     """Feeds one gradient sequence to `driver` and to `reference_step`.
 
     reference_step(W, dW, *state, t, lr=α_t) -> (W, *state) for one
     variable, its state entries named by `state` and starting at zero;
     `lr_at(step)` gives α for the 0-based step. W and every state entry the
-    driver also reports (same name) are compared after every step.
+    driver also reports (same name) are compared after every step; the
+    variables have `shapes` and their gradients reach `gradient_scale`
+    (see `gradient_sequence`).
     """
 
     def reference(W, dW, entries, t):
@@ -282,16 +290,17 @@ def compare_steps(name, driver, reference_step, steps, dtype="float64", seed=0, 
 
     compared = tuple(k for k in state if k in driver.slots)
     init = lambda W: {k: np.zeros_like(W) for k in state}  # noqa: E731
-    return _compare(name, driver, reference, steps, dtype, seed, compared, init, note)
+    return _compare(name, driver, reference, steps, dtype, seed, compared, init, note, shapes, gradient_scale)
 
 
-def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64", seed=0):
+def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64", seed=0, shapes=SHAPES,
+          gradient_scale=1.0):
     """Checks any Keras optimizer step by step against a NumPy reference step.
 
     The optimizer (new, not yet built: it is built on the check's variables)
-    updates a (8, 5) and a (5,) variable of `dtype` with a seeded gradient
-    sequence whose elements span eight decades; `reference` takes the same
-    steps in float64. After every step the weights and every state entry
+    updates variables of `shapes` (default a (8, 5) and a (5,)) and `dtype`
+    with a seeded gradient sequence whose elements span eight decades;
+    `reference` takes the same steps in float64. After every step the weights and every state entry
     named in `slots` are compared (normwise relative error against the
     tolerance of `dtype`, see `keras_optims.verification.tolerances`).
 
@@ -309,6 +318,10 @@ def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64",
             zeros of W's shape for every key of `slots`).
         steps, dtype, seed: how many steps, "float64" or "float32", the seed
             of the weights and gradients.
+        shapes: the shapes of the variables updated (``()`` is a scalar,
+            ``(0,)`` an empty variable).
+        gradient_scale: the largest gradient size; each variable's
+            elements span eight decades below it, so ε matters for some.
 
     Returns a `Report`: `.passed`, the worst error and tolerance, and
     `.first_failure` (step, tensor, variable, values). The harness casts
@@ -339,7 +352,26 @@ def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64",
     keys = tuple(slots)
     init = init or (lambda W: {k: np.zeros_like(W) for k in keys})
     name = getattr(optimizer, "name", type(optimizer).__name__)
-    return _compare(name, Driver(optimizer, slots), reference, steps, dtype, seed, keys, init)
+    return _compare(name, Driver(optimizer, slots), reference, steps, dtype, seed, keys, init,
+                    shapes=shapes, gradient_scale=gradient_scale)
+
+
+def _check_gradients(shapes, gradient_scale):
+    """`shapes` as a tuple of shape tuples and `gradient_scale` as a float,
+    or a ValueError naming the argument."""
+    try:
+        checked = tuple(tuple(operator.index(n) for n in shape) for shape in shapes)
+    except TypeError:
+        checked = None
+    if not checked or any(n < 0 for shape in checked for n in shape):
+        raise ValueError("Argument `shapes` must be a non-empty sequence of shapes (tuples of sizes >= 0; "
+                         f"() is a scalar). Received: shapes={shapes!r}")
+    if isinstance(gradient_scale, bool) or not isinstance(gradient_scale, (int, float)) or not (
+        0 < gradient_scale < float("inf")
+    ):
+        raise ValueError(f"Argument `gradient_scale` must be a positive finite number. "
+                         f"Received: gradient_scale={gradient_scale!r}")
+    return checked, float(gradient_scale)
 
 
 def _check_steps(steps):
@@ -354,7 +386,7 @@ def _learning_rate_of(optimizer):
     return learning_rate
 
 
-def verify(optimizer, steps=100, dtype="float64", seed=0, name=None):
+def verify(optimizer, steps=100, dtype="float64", seed=0, name=None, *, shapes=SHAPES, gradient_scale=1.0):
     """Checks a configured optimizer against hand-derived NumPy math: one of
     keras_optims's (against the course's rule) or Keras's `SGD` (with and
     without momentum, with and without nesterov), `RMSprop` (no momentum, not
@@ -362,13 +394,15 @@ def verify(optimizer, steps=100, dtype="float64", seed=0, name=None):
     (`reference/`; the report's `note` says which).
 
     A fresh copy of `optimizer` (rebuilt from its config; the instance given
-    is not touched) updates a (8, 5) and a (5,) variable of `dtype` with a
-    seeded gradient sequence for `steps` steps. After every step, W and
+    is not touched) updates variables of `shapes` (default (8, 5) and (5,))
+    and `dtype` with a seeded gradient sequence for `steps` steps. After every step, W and
     every slot are compared with the reference, which derives the same steps
     by hand in float64 from the config's hyperparameters (α as the optimizer
     holds it: Keras keeps its learning rate in a float32 variable). The
     learning rate of ours may be a float or one of
-    `keras_optims.schedules`; Keras's must be a float.
+    `keras_optims.schedules`; Keras's must be a float. `shapes` and
+    `gradient_scale` choose the variables and how large their gradients
+    are, as in `check`.
 
     Returns a `Report`: `.passed`, `.max_abs_errors` and `.max_rel_errors`
     per step, `.worst_step`, `.first_failure`. Tolerances: see
@@ -393,4 +427,6 @@ def verify(optimizer, steps=100, dtype="float64", seed=0, name=None):
         state=tuple(spec.slots),
         lr_at=lr_at,
         note=spec.formula,
+        shapes=shapes,
+        gradient_scale=gradient_scale,
     )

@@ -8,7 +8,9 @@ forms Keras documents.
 `SCHEDULES`: the same for the epoch schedules.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 import keras
 
@@ -19,11 +21,14 @@ from keras_optims.verification import reference
 
 @dataclass(frozen=True)
 class Case:
-    """A configured optimizer: `Case.make(**overrides)` builds a fresh one."""
+    """A configured optimizer: `Case.make(**overrides)` builds a fresh one;
+    `gradients` the variables and gradient size it is checked with (the
+    keyword arguments of `verify`; empty: its defaults)."""
 
     id: str
     cls: type
     kwargs: dict
+    gradients: dict = field(default_factory=dict)
 
     def make(self, **overrides):
         return self.cls(**{**self.kwargs, **overrides})
@@ -38,6 +43,88 @@ CASES = [
     Case("adam", keras_optims.Adam, {"learning_rate": 0.01}),
     Case("adam-keras-eps", keras_optims.Adam, {"learning_rate": 0.01, "epsilon_mode": "keras"}),
 ]
+
+
+# The hyperparameter space: cases drawn from a fixed seed, so that every
+# hyperparameter is checked away from its default (a rule that ignores ε or
+# hard-codes β = 0.9 passes at the defaults). Each draw runs on the default
+# (8, 5) and (5,) variables plus a scalar and an empty one, with gradients
+# up to GRADIENT_SCALES: at 1e-4 most elements are below ε, at 1e3 ε hardly
+# matters.
+SPACE_SEED = 20241
+SPACE_SHAPES = ((8, 5), (5,), (), (0,))
+GRADIENT_SCALES = (1e-4, 1.0, 1e3)
+SPACE_DRAWS = {"GradientDescent": 3, "Momentum": 6, "RMSProp": 7, "Adam": 8}
+
+
+def _decay(rng, k):
+    """β, β₁ or β₂: 0, a uniform draw in (0, 1), then 1 − 10⁻ᵘ (u in 1…4) by turns."""
+    kind = k % 3
+    if kind == 0:
+        return float(rng.uniform(0.0, 1.0)) if k else 0.0
+    if kind == 1:
+        return float(1.0 - 10.0 ** -rng.uniform(1.0, 4.0))
+    return float(rng.uniform(0.0, 1.0))
+
+
+def _learning_rate(rng, k):
+    """α in 1e-4 … 1e-1; every third draw, an epoch schedule starting there."""
+    alpha = float(10.0 ** rng.uniform(-4.0, -1.0))
+    if k % 3 != 2:
+        return alpha, f"α={alpha:.3g}"
+    steps_per_epoch = int(rng.integers(1, 8))
+    if k % 2:
+        rate = float(rng.uniform(0.5, 1.0))
+        return (schedules.ExponentialEpochDecay(alpha, rate, steps_per_epoch),
+                f"α={alpha:.3g}·{rate:.3g}^epoch ({_every(steps_per_epoch)})")
+    decay_rate = float(rng.uniform(0.0, 2.0))
+    return (schedules.InverseTimeEpochDecay(alpha, decay_rate, steps_per_epoch),
+            f"α={alpha:.3g}/(1 + {decay_rate:.3g}·epoch) ({_every(steps_per_epoch)})")
+
+
+def _every(steps_per_epoch):
+    return "epochs of 1 step" if steps_per_epoch == 1 else f"epochs of {steps_per_epoch} steps"
+
+
+def _shown(key, value):
+    if key == "epsilon_mode":
+        return f"{value} ε"
+    if key == "bias_correction":
+        return "bias-corrected" if value else "uncorrected"
+    symbol = {"beta": "β", "beta_1": "β₁", "beta_2": "β₂", "epsilon": "ε"}[key]
+    return f"{symbol}={value:.6g}" if key != "epsilon" else f"{symbol}={value:.3g}"
+
+
+def hyperparameter_space(seed=SPACE_SEED):
+    """The drawn cases: per class, `SPACE_DRAWS` configurations (both ε
+    modes, bias correction on and off, β from 0 to 1 − 1e-4, ε from 1e-12 to
+    1e-1, α from 1e-4 to 1e-1 or a schedule), each with a gradient scale."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for name, count in SPACE_DRAWS.items():
+        cls = getattr(keras_optims, name)
+        for k in range(count):
+            learning_rate, label = _learning_rate(rng, k)
+            kwargs = {"learning_rate": learning_rate}
+            if cls is keras_optims.Momentum:
+                kwargs.update(beta=_decay(rng, k), bias_correction=bool(k % 2))
+            if cls is keras_optims.RMSProp:
+                kwargs.update(beta=_decay(rng, k))
+            if cls is keras_optims.Adam:
+                kwargs.update(beta_1=_decay(rng, k), beta_2=_decay(rng, k + 1))
+            if cls in (keras_optims.RMSProp, keras_optims.Adam):
+                # The ends of the range first and last, log-uniform between.
+                epsilon = float(10.0 ** rng.uniform(-12.0, -1.0))
+                epsilon = {0: 1e-12, count - 1: 1e-1}.get(k, epsilon)
+                kwargs.update(epsilon=epsilon, epsilon_mode=("course", "keras")[k % 2])
+            scale = GRADIENT_SCALES[k % len(GRADIENT_SCALES)]
+            shown = [label] + [_shown(key, value) for key, value in kwargs.items() if key != "learning_rate"]
+            cases.append(Case(f"{name.lower()} {k}: {', '.join(shown)}, |dW| ≤ {scale:g}", cls, kwargs,
+                              {"shapes": SPACE_SHAPES, "gradient_scale": scale}))
+    return cases
+
+
+SPACE_CASES = hyperparameter_space()
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,14 @@ def optimizer_rows(steps, dtype, seed):
         yield _row("optimizer", name, verify(case.make(fused=False), steps, dtype, seed, name=name))
 
 
+def space_rows(steps, dtype, seed):
+    """The drawn cases of `registry.SPACE_CASES`: every hyperparameter away
+    from its default, scalar and empty variables, small and large gradients."""
+    for case in registry.SPACE_CASES:
+        yield _row("hyperparameter space", case.id,
+                   verify(case.make(), steps, dtype, seed, name=case.id, **case.gradients))
+
+
 def schedule_rows(steps, dtype, seed):
     spe = 7
     for name, make in registry.SCHEDULE_CASES.items():
@@ -245,6 +253,7 @@ def _minibatch_rows(seed):
 
 SECTIONS = [
     ("optimizer", optimizer_rows),
+    ("hyperparameter space", space_rows),
     ("schedule", schedule_rows),
     ("ewma", ewma_rows),
     ("training", training_rows),
