@@ -4,11 +4,16 @@ our optimizers, fail on wrong ones, and its CLI reports and exits correctly."""
 import ast
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
+import hypothesis
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 import keras
 import keras_optims
@@ -20,27 +25,104 @@ REFERENCE_DIR = Path(reference.__file__).parent
 ALLOWED = {"numpy", "math", "dataclasses", "functools", "itertools", "typing", "__future__"}
 
 
-def test_reference_imports_only_numpy_and_the_standard_library():
-    files = sorted(REFERENCE_DIR.glob("*.py"))
-    assert len(files) >= 6
-    for path in files:
+def imports_outside_allowed(folder):
+    """(file, module) for every import statement in `folder`'s modules of a
+    module outside ALLOWED (relative imports stay inside the folder)."""
+    found = []
+    for path in sorted(folder.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:  # relative: inside reference/ itself
-                    continue
+            elif isinstance(node, ast.ImportFrom) and not node.level:
                 names = [node.module]
             else:
                 continue
-            for name in names:
-                assert name.split(".")[0] in ALLOWED, f"{path.name} imports {name}"
+            found += [(path.name, name) for name in names if name.split(".")[0] not in ALLOWED]
+    return found
 
 
-def test_the_import_check_can_fail(tmp_path):
-    bad = "import numpy as np\nfrom keras import ops\n"
-    modules = [n.module for n in ast.walk(ast.parse(bad)) if isinstance(n, ast.ImportFrom)]
-    assert modules == ["keras"] and "keras" not in ALLOWED
+def test_reference_imports_only_numpy_and_the_standard_library():
+    assert len(list(REFERENCE_DIR.glob("*.py"))) >= 6
+    assert imports_outside_allowed(REFERENCE_DIR) == []
+
+
+# Run in a fresh Python where the frameworks cannot be imported: the
+# reference, loaded from its folder as a package of its own (not through
+# keras_optims, whose __init__ imports keras), imports and computes with
+# every module.
+REFERENCE_ALONE = """
+import importlib.abc, importlib.util, sys
+
+FORBIDDEN = {"keras", "tensorflow", "tf_keras", "jax", "jaxlib", "torch", "optax", "keras_optims"}
+
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in FORBIDDEN:
+            raise ImportError(f"the reference imported {name}")
+
+sys.meta_path.insert(0, Refuse())
+folder = sys.argv[1]
+spec = importlib.util.spec_from_file_location("reference", folder + "/__init__.py",
+                                              submodule_search_locations=[folder])
+reference = importlib.util.module_from_spec(spec)
+sys.modules["reference"] = reference
+spec.loader.exec_module(reference)
+import reference.assignment as assignment
+import numpy as np
+
+W, dW, z = np.ones(3), np.full(3, 0.5), np.zeros(3)
+reference.gd_step(W, dW, 1, lr=0.1)
+reference.momentum_step(W, dW, z, 1, lr=0.1, beta=0.9, bias_correction=True)
+for mode in ("course", "keras"):
+    reference.rmsprop_step(W, dW, z, 1, lr=0.1, beta=0.9, eps=1e-8, epsilon_mode=mode)
+    reference.adam_step(W, dW, z, z, 1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, epsilon_mode=mode)
+for nesterov in (False, True):
+    reference.keras_sgd_step(W, dW, z, 1, lr=0.1, momentum=0.9, nesterov=nesterov)
+reference.ewma(np.arange(5.0), 0.9)
+network = reference.Network([2, 3, 1], "tanh", "sigmoid", l2=0.1)
+X, Y = np.ones((2, 4)), np.array([[0.0, 1.0, 1.0, 0.0]])
+reference.gradient_check(lambda p: network.cost(X, Y, p), network.parameters, network.gradients(X, Y))
+reference.random_mini_batches(X, Y, 2)
+for n in range(3):
+    reference.epoch_number(reference.epoch_of(n, 2), "lecture")
+    reference.inverse_time_decay(0.1, 1.0, n, 2), reference.exponential_decay(0.1, 0.9, n)
+    reference.inverse_sqrt_decay(0.1, 1.0, n + 1), reference.staircase([1], [0.1, 0.01], n)
+reference.assignment_rates(0.1, 3, reference.schedule_lr_decay, decay_rate=1, time_interval=2)
+costs, parameters = assignment.train("adam", 0.01, 2, print_every=1)
+assignment.accuracy(parameters)
+print("REFERENCE ALONE: OK", sorted(m for m in sys.modules if m.split(".")[0] in FORBIDDEN))
+"""
+
+
+def run_reference_alone(folder):
+    return subprocess.run([sys.executable, "-c", REFERENCE_ALONE, str(folder)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": ""})
+
+
+def test_the_reference_runs_where_no_framework_can_be_imported():
+    done = run_reference_alone(REFERENCE_DIR)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "REFERENCE ALONE: OK []" in done.stdout
+
+
+@pytest.mark.parametrize("planted", ["static", "at run time"])
+def test_the_import_checks_can_fail(tmp_path, planted):
+    """Both checks, on a copy of the reference with a framework import
+    planted: an import statement (read by the static check) and an
+    `__import__` inside a function (which only running it finds)."""
+    folder = tmp_path / "reference"
+    shutil.copytree(REFERENCE_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    module = folder / "optimizers.py"
+    text = module.read_text()
+    if planted == "static":
+        module.write_text(text.replace("import numpy as np\n", "import numpy as np\nfrom keras import ops\n", 1))
+        assert imports_outside_allowed(folder) == [("optimizers.py", "keras")]
+    else:
+        body = '    """W ← W − α·dW. Returns (W,)."""\n'
+        assert body in text
+        module.write_text(text.replace(body, body + '    __import__("keras")\n', 1))
+    done = run_reference_alone(folder)
+    assert done.returncode != 0 and "the reference imported keras" in done.stderr, done.stdout + done.stderr[-2000:]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -50,6 +132,58 @@ def test_verify_passes_every_configuration(case, dtype):
     assert report.passed, report
     assert report.steps == 100 and len(report.max_abs_errors) == 100
     assert 1 <= report.worst_step <= 100
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", registry.SPACE_CASES, ids=[c.id.split(":")[0] for c in registry.SPACE_CASES])
+def test_verify_passes_across_the_hyperparameter_space(case, dtype):
+    """The drawn cases (registry.SPACE_CASES): every hyperparameter away
+    from its default, a scalar and an empty variable, gradients up to 1e-4,
+    1 or 1e3. Before, the hand tables and the registry used ε = 1e-8 and
+    β = 0.9/0.999 only: RMSProp ignoring ε, or momentum with 1 − 0.9 for
+    1 − β, passed everything."""
+    report = verify(case.make(), steps=100, dtype=dtype, **case.gradients)
+    assert report.passed, report
+
+
+def test_the_space_covers_each_hyperparameter_range():
+    """What the drawn cases span, checked against the ranges the issue asks
+    for (so that a narrower draw fails here, not silently)."""
+    cases = registry.SPACE_CASES
+    decays = [v for c in cases for k, v in c.kwargs.items() if k.startswith("beta")]
+    epsilons = [c.kwargs["epsilon"] for c in cases if "epsilon" in c.kwargs]
+    assert 0.0 in decays and max(decays) > 0.999 and any(0.1 < d < 0.8 for d in decays)
+    assert min(epsilons) == 1e-12 and max(epsilons) == 1e-1
+    assert {c.kwargs.get("epsilon_mode") for c in cases} >= {"course", "keras"}
+    assert {c.kwargs.get("bias_correction") for c in cases} >= {True, False}
+    assert {type(c.kwargs["learning_rate"]) for c in cases} >= {
+        float, keras_optims.schedules.ExponentialEpochDecay, keras_optims.schedules.InverseTimeEpochDecay}
+    assert {c.gradients["gradient_scale"] for c in cases} == {1e-4, 1.0, 1e3}
+    assert all({(), (0,)} <= set(c.gradients["shapes"]) for c in cases)
+    assert {c.cls for c in cases} == set(registry.REFERENCES)
+
+
+@hypothesis.settings(max_examples=24, deadline=None, derandomize=True, database=None,
+                     suppress_health_check=[hypothesis.HealthCheck.too_slow])
+@hypothesis.given(
+    name=st.sampled_from(["Momentum", "RMSProp", "Adam"]),
+    beta=st.floats(0.0, 0.9999), beta_2=st.floats(0.0, 0.9999),
+    log_epsilon=st.floats(-12.0, -1.0), log_alpha=st.floats(-4.0, -1.0), log_scale=st.sampled_from([-4, 0, 3]),
+    keras_epsilon=st.booleans(), bias_correction=st.booleans(), dtype=st.sampled_from(["float64", "float32"]),
+)
+def test_verify_passes_for_any_hyperparameters(name, beta, beta_2, log_epsilon, log_alpha, log_scale,
+                                               keras_epsilon, bias_correction, dtype):
+    """Property: whatever the hyperparameters in their ranges, 20 steps match
+    the reference (Hypothesis, with a fixed seed: derandomize=True)."""
+    kwargs = {"learning_rate": 10.0**log_alpha}
+    if name == "Momentum":
+        kwargs.update(beta=beta, bias_correction=bias_correction)
+    else:
+        kwargs.update(epsilon=10.0**log_epsilon, epsilon_mode="keras" if keras_epsilon else "course")
+        kwargs.update({"beta": beta} if name == "RMSProp" else {"beta_1": beta, "beta_2": beta_2})
+    report = verify(getattr(keras_optims, name)(**kwargs), steps=20, dtype=dtype,
+                    shapes=registry.SPACE_SHAPES, gradient_scale=10.0**log_scale)
+    assert report.passed, report
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -143,7 +277,7 @@ def test_whole_suite_passes_quickly_and_writes_json(tmp_path, capsys):
     assert payload["backend"] == backend and "keras" in payload["versions"]
     assert f"on the {backend} backend" in out
     names = [row["name"] for row in payload["rows"]]
-    for section in ("optimizer:", "schedule:", "ewma:", "training", "gradient check:", "mini-batches:",
+    for section in ("optimizer:", "hyperparameter space:", "schedule:", "ewma:", "training", "gradient check:", "mini-batches:",
                     "equivalence:", "control:"):
         assert any(name.startswith(section) for name in names), section
     assert "case" in out and "max rel err" in out and "passed," in out
