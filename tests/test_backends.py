@@ -28,8 +28,11 @@ def run_python(code, backend, **env):
 
 
 @pytest.mark.tensorflow  # starts its own process; once is enough
-@pytest.mark.parametrize("backend", ["numpy", "openvino"])
-def test_an_unsupported_backend_raises_when_the_optimizer_is_created(backend):
+def test_an_unsupported_backend_raises_when_the_optimizer_is_created():
+    """Keras's numpy backend (the scipy it needs comes with scikit-learn, of
+    the test extra). Keras's openvino backend would go the same way, but
+    needs the openvino package: a case for it was always skipped."""
+    backend = "numpy"
     done = run_python(
         """
         import keras_optims
@@ -40,10 +43,6 @@ def test_an_unsupported_backend_raises_when_the_optimizer_is_created(backend):
         """,
         backend,
     )
-    if "No module named 'openvino'" in done.stderr:
-        pytest.skip("Keras's openvino backend needs the openvino package")
-    if "No module named 'scipy'" in done.stderr:
-        pytest.skip("Keras's numpy backend needs scipy")
     assert done.returncode == 0, done.stderr[-2000:]
     message = done.stdout.split("ERROR:", 1)[1]
     assert repr(backend) in message and "tensorflow, jax, torch" in message

@@ -14,18 +14,27 @@ from keras_optims.callbacks import EWMA, LearningRateLogger, TrajectoryRecorder
 from support import weighted_sum
 
 
-def feed(callback, epochs_of_batch_values, monitor="loss"):
+def feed(callback, epochs_of_batch_values, monitor="loss", every=1):
     """Drives `callback` as fit does, with logs holding the running mean of
-    the epoch so far (what Keras logs), and returns the logs it leaves."""
+    the epoch so far (what Keras logs), and returns the logs it leaves.
+
+    `epochs_of_batch_values` is one list of batch values per epoch, or a dict
+    of such lists per monitor. With `every` = n > 1, as with
+    ``steps_per_execution=n``, Keras calls back after batches n, 2n, … (batch
+    index n − 1, 2n − 1, …) and after the epoch's last batch."""
+    series = epochs_of_batch_values if isinstance(epochs_of_batch_values, dict) else {monitor: epochs_of_batch_values}
     callback.on_train_begin({})
     batch_logs, epoch_logs = [], []
-    for epoch, values in enumerate(epochs_of_batch_values):
+    for epoch in range(len(next(iter(series.values())))):
         callback.on_epoch_begin(epoch, {})
-        for k, _ in enumerate(values, start=1):
-            logs = {monitor: float(np.mean(values[:k]))}
+        count = len(next(iter(series.values()))[epoch])
+        for k in range(1, count + 1):
+            if k % every and k != count:
+                continue
+            logs = {name: float(np.mean(epochs[epoch][:k])) for name, epochs in series.items()}
             callback.on_train_batch_end(k - 1, logs)
             batch_logs.append(logs)
-        logs = {monitor: float(np.mean(values))}
+        logs = {name: float(np.mean(epochs[epoch])) for name, epochs in series.items()}
         callback.on_epoch_end(epoch, logs)
         epoch_logs.append(logs)
     return batch_logs, epoch_logs
@@ -96,11 +105,49 @@ def test_ewma_in_real_fit_matches_batch_losses_computed_independently():
 
 
 def test_ewma_several_monitors_and_history():
+    """Each monitor is averaged from its own values. Before: a callback
+    that averaged every monitor from the first one's values passed."""
+    rng = np.random.default_rng(5)
+    series = {"loss": [list(rng.uniform(1, 2, 4)) for _ in range(2)],
+              "mae": [list(rng.uniform(10, 20, 4)) for _ in range(2)],
+              "accuracy": [list(rng.uniform(0, 1, 4)) for _ in range(2)]}
+    ewma = EWMA(["mae", "loss", "accuracy"], beta=0.5)
+    batch_logs, epoch_logs = feed(ewma, series)
+    t = np.arange(1, 9)
+    for name, epochs in series.items():
+        values = np.concatenate(epochs)
+        expected = weighted_sum(values, 0.5) / (1 - 0.5**t)
+        np.testing.assert_allclose([logs[f"batch_{name}"] for logs in batch_logs], values, rtol=1e-12)
+        np.testing.assert_allclose([logs[f"ewma_{name}"] for logs in batch_logs], expected, rtol=1e-12)
+        np.testing.assert_allclose(ewma.history[f"ewma_{name}"], expected, rtol=1e-12)
+        np.testing.assert_allclose([logs[f"ewma_{name}"] for logs in epoch_logs], expected[[3, 7]], rtol=1e-12)
+
+    # In fit, every monitor is logged per batch and per epoch.
     X, y = linear_problem()
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras_optims.Adam(0.05), loss="mse", metrics=["mae"])
     history = model.fit(X, y, batch_size=8, epochs=2, verbose=0, callbacks=[EWMA(["loss", "mae"], beta=0.5)])
     assert len(history.history["ewma_loss"]) == len(history.history["ewma_mae"]) == 2
+    assert history.history["ewma_loss"] != history.history["ewma_mae"]
+
+
+def test_ewma_with_steps_per_execution_applies_each_mean_once_per_batch():
+    """With steps_per_execution = 3, each call back recovers the mean θ̄ of
+    the three batches since the last one and applies it three times,
+    V ← β³·V + (1 − β³)·θ̄: the average of the series in which each batch
+    holds its group's mean. Before: a callback that applied θ̄ once (t
+    counting call backs) passed."""
+    rng = np.random.default_rng(6)
+    epochs = [list(rng.uniform(1, 2, 7)) for _ in range(2)]  # groups of 3, 3, 1 per epoch
+    ewma = EWMA(beta=0.8)
+    batch_logs, _ = feed(ewma, epochs, every=3)
+    grouped = np.concatenate([[np.mean(e[i:i + 3])] * len(e[i:i + 3]) for e in epochs for i in (0, 3, 6)])
+    t = np.arange(1, 15)
+    expected = weighted_sum(grouped, 0.8) / (1 - 0.8**t)
+    ends = [2, 5, 6, 9, 12, 13]  # the last batch of each group
+    np.testing.assert_allclose([logs["batch_loss"] for logs in batch_logs], grouped[ends], rtol=1e-12)
+    np.testing.assert_allclose([logs["ewma_loss"] for logs in batch_logs], expected[ends], rtol=1e-12)
+    assert ewma.t == 14
 
 
 def test_ewma_warns_once_for_a_monitor_that_never_appears():
