@@ -3,12 +3,15 @@ someone else could have written is loaded, bad input to the op never touches
 memory, and a failed or broken build never stops training (issue 13)."""
 
 import os
+import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -153,6 +156,206 @@ def test_folders_are_created_private_and_the_temp_fallback_is_checked(tmp_path, 
 
 
 # ---------------------------------------------------------------------------
+# Trust holds for what is loaded, not for a path checked earlier.
+
+def built_library_in(cache):
+    """`cache` (made, 0700) holding a copy of the kernel built for this
+    machine under its cached name; the library's path."""
+    cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+    source = native.library_path()
+    if not source.exists():
+        native.load()
+    target = cache / path_in(cache).name
+    shutil.copyfile(source, target)
+    os.chmod(target, 0o700)
+    return target
+
+
+RACE = """
+    import os, tensorflow as tf
+    real_load = tf.load_op_library
+
+    def racing_load(path):
+        # Between the checks and the load, someone who can rename entries of
+        # the shared folder moves the victim's folder away and puts theirs,
+        # holding an impostor under the same name, in its place.
+        os.rename({shared!r}, {shared!r} + ".away")
+        os.rename({impostor!r}, {shared!r})
+        return real_load(path)
+
+    tf.load_op_library = racing_load  # before the import, which may load the kernel
+    from keras_optims import native
+    native.load()
+    print("LOADED", native.isa())
+"""
+
+
+def test_a_folder_swapped_between_check_and_load_changes_nothing(tmp_path):
+    """Before: trust was checked by path and the library loaded by path
+    again, so the impostor's constructor ran in this process."""
+    shared, impostor = tmp_path / "shared", tmp_path / "impostor"
+    genuine = built_library_in(shared / "cache")
+    plant(impostor / "cache" / genuine.name)
+    marker = tmp_path / "marker"
+    out = run_python(RACE.format(shared=str(shared), impostor=str(impostor)),
+                     KERAS_OPTIMS_CACHE_DIR=str(shared / "cache"), PLANTED_MARKER=str(marker))
+    assert not marker.exists(), "the impostor was loaded"
+    assert "LOADED" in out, out
+
+
+def test_a_relative_cache_folder_never_searches_the_library_path(tmp_path):
+    """KERAS_OPTIMS_CACHE_DIR=. Before: the library's path had no slash, so
+    the dynamic loader looked for it in LD_LIBRARY_PATH first, where a
+    same-named library that someone else wrote was loaded."""
+    work = tmp_path / "work"
+    genuine = built_library_in(work)
+    elsewhere = tmp_path / "elsewhere"
+    plant(elsewhere / genuine.name)
+    marker = tmp_path / "marker"
+    result = subprocess.run(
+        [sys.executable, "-c", "from keras_optims import native; native.load(); print('LOADED', native.isa())"],
+        capture_output=True, text=True, timeout=300, cwd=work,
+        env={**os.environ, **PYTHON_ENV, "KERAS_OPTIMS_CACHE_DIR": ".", "LD_LIBRARY_PATH": str(elsewhere),
+             "PLANTED_MARKER": str(marker)},
+    )
+    assert not marker.exists(), "a library from LD_LIBRARY_PATH was loaded"
+    assert result.returncode == 0 and "LOADED" in result.stdout, result.stderr[-2000:]
+
+
+HOLD_THE_LOCK_AND_LOAD = """
+    import time
+    from keras_optims import native
+    native._module = None  # as if the import had not registered it
+    started = time.perf_counter()
+    try:
+        native.load()
+        print("LOADED")
+    except native.NativeUnavailable as error:
+        print("FAILED", error)
+    print("TOOK", time.perf_counter() - started)
+"""
+
+
+@pytest.mark.parametrize("built", [True, False], ids=["built", "not built"])
+def test_someone_holding_the_build_lock_cannot_stop_training(tmp_path, built):
+    """Another user holds the lock on a cache folder they can read. Before:
+    the lock was taken even when the library was built, with no deadline:
+    the load waited for ever (here: the 60 s limit)."""
+    import fcntl
+
+    cache = tmp_path / "cache"
+    if built:
+        built_library_in(cache)
+    else:
+        cache.mkdir(mode=0o700)
+    holder = os.open(cache, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        out = run_python(HOLD_THE_LOCK_AND_LOAD, timeout=60, KERAS_OPTIMS_CACHE_DIR=str(cache),
+                         KERAS_OPTIMS_BUILD_TIMEOUT="2")
+    finally:
+        os.close(holder)
+    took = float(out.split("TOOK")[1].split()[0])
+    if built:
+        assert "LOADED" in out and took < 20, out
+    else:
+        assert f"FAILED another process has held the build lock on {cache} for more than 2 s" in out
+        assert 2 <= took < 20
+        assert list(cache.iterdir()) == []
+
+
+HANGING_COMPILER = """#!/bin/sh
+case " $* " in *" -shared "*) echo $$ > "{pid}"; exec sleep 120 ;; esac
+exec c++ "$@"
+"""
+
+
+def test_an_interrupted_build_leaves_no_compiler_running(tmp_path):
+    """Ctrl-C during the first build. Before: the compiler, in its own
+    process group, kept running (writing a file already deleted)."""
+    script, pid_file, cache = tmp_path / "cxx.sh", tmp_path / "compiler.pid", tmp_path / "cache"
+    script.write_text(HANGING_COMPILER.format(pid=pid_file))
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from keras_optims import native; native.load()"],
+        env={**os.environ, **PYTHON_ENV, "KERAS_OPTIMS_CACHE_DIR": str(cache), "CXX": f"sh {script}"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    compiler = int(pid_file.read_text())
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert "KeyboardInterrupt" in err
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):  # killed, and reaped: no process with its id
+        os.kill(compiler, 0)
+    assert list(cache.iterdir()) == []
+
+
+def test_stale_temporary_files_are_cleared_by_the_next_build(tmp_path):
+    """Files that builds killed outright (SIGKILL, power loss) left. Before:
+    they stayed for ever."""
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    name = path_in(cache).name
+    stale, recent = cache / f"{name}.0123456789abcdef.tmp", cache / f"{name}.fedcba9876543210.tmp"
+    for leftover in (stale, recent):
+        leftover.write_bytes(b"partial")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    run_python("from keras_optims import native; native.load()", KERAS_OPTIMS_CACHE_DIR=str(cache))
+    assert not stale.exists() and recent.exists()  # a recent one may be a build still running
+    assert (cache / name).exists()
+
+
+COUNTING_EVERY_CALL = """#!/bin/sh
+echo "$*" >> "{log}"
+exec c++ "$@"
+"""
+
+IMPORT_ONLY = """
+    import keras_optims
+    from keras_optims import native
+    print("REGISTERED", native._module is not None)
+"""
+
+
+def test_import_runs_no_compiler_when_the_kernel_is_built(tmp_path):
+    """Before: `import keras_optims` ran `$CXX --version` (for the cache
+    key) in every process, whether or not anything fused was used."""
+    cache, log, script = tmp_path / "cache", tmp_path / "calls.log", tmp_path / "cxx.sh"
+    script.write_text(COUNTING_EVERY_CALL.format(log=log))
+    os.chmod(script, 0o755)  # found by shutil.which: part of the record's key
+    env = {"KERAS_OPTIMS_CACHE_DIR": str(cache), "CXX": f"sh {script}"}
+    run_python("from keras_optims import native; native.load()", **env)
+    assert any("-shared" in line for line in log.read_text().splitlines())
+    calls = log.read_text()
+    out = run_python(IMPORT_ONLY, **env)
+    assert "REGISTERED True" in out
+    assert log.read_text() == calls, "the import ran the compiler"
+    # A changed compiler file is a changed record key: not registered at import.
+    script.write_text(COUNTING_EVERY_CALL.format(log=log) + "# another version\n")
+    assert "REGISTERED False" in run_python(IMPORT_ONLY, **env)
+    assert log.read_text() == calls
+
+
+def test_no_folder_is_created_above_a_missing_home(tmp_path):
+    """HOME names a folder that does not exist (as root, any path can be
+    made). Before: the loader created it, with .cache/keras_optims in it."""
+    home, temp = tmp_path / "no-such-home", tmp_path / "tmp"
+    temp.mkdir()
+    # Keras and matplotlib make folders in the home folder of their own
+    # accord: elsewhere here.
+    out = run_python(TRY_THE_KERNEL, KERAS_OPTIMS_CACHE_DIR=None, XDG_CACHE_HOME=None, HOME=str(home),
+                     TMPDIR=str(temp), CXX="no-such-compiler-here", KERAS_HOME=str(tmp_path / "keras"),
+                     MPLCONFIGDIR=str(tmp_path / "matplotlib"))
+    assert not home.exists()
+    assert "no C++ compiler found" in out
+    assert [p.name for p in temp.iterdir()] == [f"keras_optims-{os.getuid()}"]
+
+
+# ---------------------------------------------------------------------------
 # A build that recovers.
 
 COUNTING_COMPILER = """#!/bin/sh
@@ -195,7 +398,7 @@ def test_concurrent_first_builds_all_succeed_build_once_and_leave_nothing_behind
         assert process.returncode == 0, err[-2000:]
         assert "RESULTS ['ok', 'ok', 'ok']" in out, out + err[-2000:]
     assert log.read_text().split() == ["build"]
-    assert [p.name for p in cache.iterdir()] == [path_in(cache, CXX=f"sh {script}").name]
+    assert sorted(p.name for p in cache.iterdir()) == [path_in(cache, CXX=f"sh {script}").name, native.RECORD]
 
 
 def test_a_corrupt_cached_library_is_rebuilt_once(tmp_path):
@@ -212,7 +415,7 @@ def test_a_corrupt_cached_library_is_rebuilt_once(tmp_path):
     """, KERAS_OPTIMS_CACHE_DIR=str(cache))
     assert f"LOADED {library}" in out and "rebuilding it once" in out
     assert library.stat().st_size > 10_000
-    assert [p.name for p in cache.iterdir()] == [library.name]
+    assert sorted(p.name for p in cache.iterdir()) == [library.name, native.RECORD]
 
 
 SLOW_COMPILER = """#!/bin/sh
@@ -244,10 +447,20 @@ def test_the_compiler_gets_a_timeout(tmp_path, monkeypatch):
 
 
 def test_the_cache_key_covers_what_decides_tensorflows_abi(tmp_path, monkeypatch):
-    """Before: only TensorFlow's version string and the build command were in
+    """Every part changes the key: the source, TensorFlow's version, git
+    version and build flags, the compile flags, the compiler's version.
+    Before: only TensorFlow's version string and the build command were in
     the key, so another build of the same version (git version, build
     flags) or another compiler version reused a stale library."""
     base = native.library_path()
+    with monkeypatch.context() as patch:
+        changed = tmp_path / native.SOURCE.name
+        changed.write_bytes(native.SOURCE.read_bytes() + b"\n// one more line\n")
+        patch.setattr(native, "SOURCE", changed)
+        assert native.library_path() != base
+    with monkeypatch.context() as patch:
+        patch.setattr(tf, "__version__", tf.__version__ + ".post1")
+        assert native.library_path() != base
     with monkeypatch.context() as patch:
         patch.setattr(tf.version, "GIT_VERSION", "v0.0.0-another-build")
         assert native.library_path() != base

@@ -19,21 +19,33 @@ loaded only from a folder that belongs to the current user and that no one
 else can write, and only if the file itself belongs to the user and no one
 else can write it; a folder or file that is a symbolic link, belongs to
 someone else or is group- or world-writable is refused (`NativeUnavailable`
-saying which and how to fix it). Folders this module creates are 0700, the
-library 0700. The same checks guard the load at ``import keras_optims``.
+saying which and how to fix it). The checks are made on what is loaded, not
+on a path that could change in between: the folder is opened once
+(``O_DIRECTORY | O_NOFOLLOW``), the library through that descriptor
+(``openat``, ``O_NOFOLLOW``), both are checked with ``fstat``, and the
+library is loaded from its descriptor (``/proc/self/fd/N``), so renaming a
+parent folder between the check and the load changes nothing. Folders this
+module creates are 0700, the library 0700; nothing is created above a
+missing home folder. The same checks guard the load at ``import
+keras_optims``, which runs nothing: it finds the library through a record of
+the last build (`RECORD`, keyed by what can be read without running the
+compiler) instead of asking the compiler its version.
 
 Building: concurrent first builds (processes or threads) take a lock on the
-cache folder, compile into a unique temporary file and move it into place;
-the compiler is given `build_timeout()` seconds; a cached library that fails
-to load is rebuilt once. Any failure is a `NativeUnavailable`, which the
-optimizers turn into one warning and the XLA path (``fused=None``) or an
-error (``fused=True``).
+cache folder (only to build: a built library is loaded without it; waiting
+for it ends after `build_timeout()` seconds), clear temporary files older
+than that left by interrupted builds, compile into a unique temporary file
+and move it into place; the compiler is given `build_timeout()` seconds, and
+its process group is killed if the build is interrupted in any way (a
+timeout, Ctrl-C); a cached library that fails to load is rebuilt once. Any
+failure is a `NativeUnavailable`, which the optimizers turn into one warning
+and the XLA path (``fused=None``) or an error (``fused=True``).
 
 Environment:
 
-- ``KERAS_OPTIMS_CACHE_DIR``: where the built library goes (default
-  ``$XDG_CACHE_HOME/keras_optims`` or ``~/.cache/keras_optims``, or, where
-  that cannot be written or there is no home folder,
+- ``KERAS_OPTIMS_CACHE_DIR``: where the built library goes (made absolute;
+  default ``$XDG_CACHE_HOME/keras_optims`` or ``~/.cache/keras_optims``, or,
+  where that cannot be written or there is no home folder,
   ``keras_optims-<uid>`` in the temp folder, with the same checks);
 - ``CXX``: the compiler, a command that may carry arguments
   (``ccache g++``; default ``c++``);
@@ -48,11 +60,15 @@ first.
 """
 
 import contextlib
+import errno
 import functools
 import hashlib
+import json
 import logging
 import os
 import platform
+import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -74,6 +90,10 @@ FLAGS = ["-shared", "-fPIC", "-O3", "-w", "-fno-math-errno", "-ffp-contract=off"
 # the same); -ffp-contract=off keeps a*b + c two roundings, as TensorFlow's
 # own element-wise ops compute it, instead of one fused multiply-add.
 DEFAULT_BUILD_TIMEOUT = 300.0
+RECORD = "course_update.record"  # the last build: {"identity": …, "library": …}
+LIBRARY_NAME = re.compile(r"course_update-[0-9a-f]{16}\.so")
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 logger = logging.getLogger("keras_optims")
 
@@ -126,29 +146,45 @@ def _writable(path):
     return os.access(path, os.W_OK)
 
 
+def _home_cache():
+    """``$XDG_CACHE_HOME`` or ``~/.cache`` where the folder above it exists
+    (so that nothing is created above a missing home folder), else None."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    try:
+        base = Path(xdg) if xdg else Path.home() / ".cache"
+    except (RuntimeError, KeyError):  # no home folder (Path.home() raises)
+        return None
+    if not base.is_absolute() or not base.parent.is_dir():  # HOME unset, empty, relative or missing
+        return None
+    return base
+
+
 def _cache_dir():
+    """The cache folder, an absolute path (a relative one would make the
+    loader search LD_LIBRARY_PATH for a name without a slash)."""
     explicit = os.environ.get("KERAS_OPTIMS_CACHE_DIR")
     if explicit:
-        return Path(explicit)
-    try:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    except (RuntimeError, KeyError):  # no home folder (Path.home() raises)
-        base = None
+        return Path(os.path.abspath(explicit))
+    base = _home_cache()
     if base is not None and _writable(base / "keras_optims"):
         return base / "keras_optims"
     # A read-only or missing home (some CI runners and containers): the temp
     # folder, under a name anyone could create first, hence the checks.
-    return Path(tempfile.gettempdir()) / f"keras_optims-{_uid()}"
+    return Path(os.path.abspath(tempfile.gettempdir())) / f"keras_optims-{_uid()}"
 
 
-def check_private(path, what, uid=None):
+def check_private(path, what, uid=None, info=None):
     """Raises `NativeUnavailable` unless `path` (a `what`: "folder" or
     "file") is not a symbolic link, belongs to `uid` (the current user) and
-    cannot be written by its group or others."""
+    cannot be written by its group or others. `info`: the `os.stat_result`
+    to judge (from ``fstat`` on an open descriptor), default ``lstat(path)``."""
     uid = _uid() if uid is None else uid
-    info = os.lstat(path)
+    info = os.lstat(path) if info is None else info
+    kind = stat.S_ISDIR if what == "folder" else stat.S_ISREG
     if stat.S_ISLNK(info.st_mode):
         problem = "is a symbolic link"
+    elif not kind(info.st_mode):
+        problem = f"is not a {'folder' if what == 'folder' else 'regular file'}"
     elif info.st_uid != uid:
         problem = f"belongs to user id {info.st_uid}, not to the current user ({uid})"
     elif info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
@@ -165,7 +201,7 @@ def check_private(path, what, uid=None):
 
 def _private_folder(folder, uid):
     """Creates `folder` and any missing parent (0700) if it does not exist,
-    then checks it."""
+    then opens it (`_open_folder`): a checked descriptor."""
     missing, ancestor = [], folder
     while not os.path.lexists(ancestor):
         missing.append(ancestor)
@@ -175,7 +211,51 @@ def _private_folder(folder, uid):
             os.mkdir(created, 0o700)
         except FileExistsError:
             pass  # created meanwhile, by us or by someone else: checked below
-    check_private(folder, "folder", uid)
+    return _open_folder(folder, uid)
+
+
+def _open_folder(folder, uid):
+    """A descriptor of `folder` (``O_DIRECTORY | O_NOFOLLOW``), checked with
+    ``fstat``: everything after this goes through it, whatever happens to
+    the path."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):  # a link, or not a folder: check_private says which
+            check_private(folder, "folder", uid)
+        raise NativeUnavailable(f"cannot open the cache folder {folder}: {error.strerror}") from None
+    try:
+        check_private(folder, "folder", uid, os.fstat(descriptor))
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def _open_file(folder_fd, folder, name, uid, flags=os.O_RDONLY):
+    """A descriptor of `name` in the open folder (``openat`` with
+    ``O_NOFOLLOW``), checked with ``fstat``; FileNotFoundError if absent."""
+    try:
+        descriptor = os.open(name, flags | _NOFOLLOW | _CLOEXEC, dir_fd=folder_fd)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            check_private(folder / name, "file", uid, os.stat(name, dir_fd=folder_fd, follow_symlinks=False))
+        raise
+    try:
+        check_private(folder / name, "file", uid, os.fstat(descriptor))
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def _descriptor_path(descriptor):
+    """A path that opens what `descriptor` refers to, whatever has happened
+    to its name since it was opened, in this process and its children."""
+    for path in (f"/proc/{os.getpid()}/fd/{descriptor}", f"/dev/fd/{descriptor}"):
+        if os.path.exists(path):
+            return path
+    raise NativeUnavailable("this platform cannot open a file by its descriptor (no /proc/<pid>/fd or /dev/fd)")
 
 
 def compiler():
@@ -224,9 +304,11 @@ def _build_command(command, output):
     ]
 
 
-def cache_key_parts():
+def cache_key_parts(compiler_identity=None):
     """What the cached library's name depends on: anything that changes the
-    machine code or TensorFlow's ABI."""
+    machine code or TensorFlow's ABI. The compiler is known by what
+    ``--version`` prints, or, for the record of the last build (which must
+    run nothing), by `compiler_identity`."""
     command = tuple(compiler())
     build_info = sorted((str(k), str(v)) for k, v in tf.sysconfig.get_build_info().items())
     return [
@@ -236,101 +318,234 @@ def cache_key_parts():
         tf.version.COMPILER_VERSION,
         repr(build_info),
         " ".join(_build_command(command, "")),
-        _compiler_version(command),
+        compiler_identity if compiler_identity is not None else _compiler_version(command),
         platform.machine(),
         sys.platform,
     ]
 
 
+def _digest(parts):
+    key = hashlib.sha256()
+    for part in parts:
+        key.update(part if isinstance(part, bytes) else part.encode())
+        key.update(b"\0")
+    return key.hexdigest()
+
+
 def library_path():
     """Where the kernel for this source, compiler, TensorFlow and platform is
     (or will be) cached."""
-    key = hashlib.sha256()
-    for part in cache_key_parts():
-        key.update(part if isinstance(part, bytes) else part.encode())
-        key.update(b"\0")
-    return _cache_dir() / f"course_update-{key.hexdigest()[:16]}.so"
+    return _cache_dir() / f"course_update-{_digest(cache_key_parts())[:16]}.so"
+
+
+def _compiler_identity():
+    """The compiler's files as found on PATH (real path, size, modification
+    time) for every word of the command that names one: a change of
+    compiler shows without running it."""
+    found = []
+    for word in compiler():
+        located = shutil.which(word)
+        if located:
+            real = os.path.realpath(located)
+            info = os.stat(real)
+            found.append(f"{real}:{info.st_size}:{info.st_mtime_ns}")
+    return "|".join(found) or "no compiler"
+
+
+def _record_identity():
+    """The key of the record of the last build: the cache key with the
+    compiler known by its files (`_compiler_identity`), so that nothing runs."""
+    return _digest(cache_key_parts(_compiler_identity()))
+
+
+def _recorded_library(folder_fd, folder, uid):
+    """The library name the record of the last build gives for this
+    identity, or None (no record, another identity, or a malformed one)."""
+    try:
+        descriptor = _open_file(folder_fd, folder, RECORD, uid)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(descriptor, "rb") as record:
+        text = record.read(4096)
+    try:
+        entry = json.loads(text)
+        identity, name = entry["identity"], entry["library"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if identity == _record_identity() and isinstance(name, str) and LIBRARY_NAME.fullmatch(name):
+        return name
+    return None
+
+
+def _write_record(folder_fd, name):
+    """Records `name` as the library for this identity (best effort: without
+    a record, the import only skips registering the op)."""
+    temporary = f"{RECORD}.{secrets.token_hex(8)}.tmp"
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600,
+                             dir_fd=folder_fd)
+        with os.fdopen(descriptor, "w") as record:
+            json.dump({"identity": _record_identity(), "library": name}, record)
+        os.replace(temporary, RECORD, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except OSError as error:
+        logger.debug("keras_optims: could not record the last build: %s", error)
+        with contextlib.suppress(OSError):
+            os.unlink(temporary, dir_fd=folder_fd)
 
 
 @contextlib.contextmanager
-def _folder_lock(folder):
-    """Holds an exclusive lock on `folder` (across processes) while a build
-    runs; nothing is created for it."""
+def _folder_lock(folder_fd, folder):
+    """Holds an exclusive lock on the open folder (across processes) while a
+    build runs; nothing is created for it. Waiting ends after
+    `build_timeout()` seconds: someone else holding it (the folder may be
+    readable by others) cannot stop training."""
     try:
         import fcntl
     except ImportError:  # no flock here: the unique temporary file still keeps builds apart
         yield
         return
-    descriptor = os.open(folder, os.O_RDONLY)
+    deadline = time.monotonic() + build_timeout()
+    descriptor = os.dup(folder_fd)  # a lock of its own, released on close
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise NativeUnavailable(
+                        f"another process has held the build lock on {folder} for more than "
+                        f"{build_timeout():g} s (KERAS_OPTIMS_BUILD_TIMEOUT)"
+                    ) from None
+                time.sleep(0.05)
         yield
     finally:
-        os.close(descriptor)  # releases the lock
+        os.close(descriptor)
 
 
-def _build(path):
+def _clear_stale(folder_fd):
+    """Removes temporary files that interrupted builds left (older than the
+    build timeout: no build still writes them)."""
+    oldest = time.time() - build_timeout()
+    for name in os.listdir(folder_fd):
+        if name.endswith(".tmp") and name.startswith(("course_update-", RECORD)):
+            with contextlib.suppress(OSError):
+                if os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mtime < oldest:
+                    os.unlink(name, dir_fd=folder_fd)
+
+
+def _kill_group(process):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
+
+
+def _build(folder_fd, folder, name, uid):
+    """Compiles the kernel into `name` in the open folder."""
     command = compiler()
     if shutil.which(command[0]) is None:
         raise NativeUnavailable(f"no C++ compiler found (looked for {command[0]!r}; set CXX to choose one)")
     timeout = build_timeout()
-    descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    partial = Path(partial)
+    _clear_stale(folder_fd)
+    partial = f"{name}.{secrets.token_hex(8)}.tmp"
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o700, dir_fd=folder_fd))
     started = time.perf_counter()
     try:
+        # The compiler writes through the folder's descriptor too.
+        output = f"{_descriptor_path(folder_fd)}/{partial}"
         process = subprocess.Popen(
-            _build_command(command, partial),
+            _build_command(command, output),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            start_new_session=True,  # so that a timeout stops the compiler's children too
+            start_new_session=True,  # so that the compiler's children can be stopped with it
         )
         try:
             _, errors = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+            _kill_group(process)
             raise NativeUnavailable(
                 f"the compiler ({' '.join(command)}) did not finish within {timeout:g} s "
                 "(KERAS_OPTIMS_BUILD_TIMEOUT)"
             ) from None
+        except BaseException:  # Ctrl-C or any other interruption: no compiler left running
+            _kill_group(process)
+            raise
         if process.returncode != 0:
             tail = "\n".join(errors.strip().splitlines()[-15:])
             raise NativeUnavailable(f"building {SOURCE.name} failed ({' '.join(command)}):\n{tail}")
-        os.chmod(partial, 0o700)
-        os.replace(partial, path)
+        # The linker may have made a new file, with the umask's mode: made
+        # private before it is checked.
+        built = os.open(partial, os.O_RDONLY | _NOFOLLOW | _CLOEXEC, dir_fd=folder_fd)
+        try:
+            os.fchmod(built, 0o700)
+            check_private(folder / partial, "file", uid, os.fstat(built))
+        finally:
+            os.close(built)
+        os.replace(partial, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
     finally:
-        partial.unlink(missing_ok=True)
-    logger.info("keras_optims: built the fused CPU kernel in %.1f s: %s", time.perf_counter() - started, path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial, dir_fd=folder_fd)
+    _write_record(folder_fd, name)
+    logger.info("keras_optims: built the fused CPU kernel in %.1f s: %s", time.perf_counter() - started, folder / name)
 
 
-def _load_library(path, uid):
-    check_private(path, "file", uid)
+def _load_library(folder_fd, folder, name, uid):
+    """Loads `name` from the open folder through its own descriptor (checked
+    with fstat); FileNotFoundError if it is not there."""
+    descriptor = _open_file(folder_fd, folder, name, uid)
     try:
-        return tf.load_op_library(str(path))
+        return tf.load_op_library(_descriptor_path(descriptor))
     except (tf.errors.OpError, OSError) as error:
-        raise NativeUnavailable(f"loading {path} failed: {error}") from None
+        raise NativeUnavailable(f"loading {folder / name} failed: {error}") from None
+    finally:
+        os.close(descriptor)
 
 
 def _load_or_build():
     uid = _uid()
-    path = library_path()
-    _private_folder(path.parent, uid)
-    with _folder_lock(path.parent):
-        if not os.path.lexists(path):
-            _build(path)
+    folder = _cache_dir()
+    folder_fd = _private_folder(folder, uid)
+    try:
+        name = _recorded_library(folder_fd, folder, uid)
+        if name is not None:
+            try:
+                return _load_library(folder_fd, folder, name, uid)  # built: no lock, no compiler run
+            except Untrusted:
+                raise
+            except (FileNotFoundError, NativeUnavailable):
+                pass  # found again (and rebuilt if broken) by the full key below
+        name, broken = library_path().name, None
         try:
-            return _load_library(path, uid)
+            module = _load_library(folder_fd, folder, name, uid)  # built: no lock
+            _write_record(folder_fd, name)  # found by its full key: the next import finds it by the record
+            return module
+        except FileNotFoundError:
+            pass
         except Untrusted:
             raise
         except NativeUnavailable as error:
-            # A truncated or corrupt library (an interrupted copy, a full
-            # disk): built again, once.
-            logger.warning("keras_optims: %s; rebuilding it once", error)
-            path.unlink()
-            _build(path)
-            return _load_library(path, uid)
+            broken = error  # rebuilt below, under the lock
+        with _folder_lock(folder_fd, folder):
+            if broken is None:
+                try:
+                    return _load_library(folder_fd, folder, name, uid)  # built meanwhile
+                except FileNotFoundError:
+                    pass
+                except Untrusted:
+                    raise
+                except NativeUnavailable as error:
+                    broken = error
+            if broken is not None:
+                # A truncated or corrupt library (an interrupted copy, a full
+                # disk): built again, once.
+                logger.warning("keras_optims: %s; rebuilding it once", broken)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=folder_fd)
+            _build(folder_fd, folder, name, uid)
+            return _load_library(folder_fd, folder, name, uid)
+    finally:
+        os.close(folder_fd)
 
 
 def load():
@@ -355,19 +570,26 @@ def load():
 
 
 def load_if_built():
-    """Registers the kernel's op if its library is already built and
-    trusted (cheap), so that a SavedModel whose graph contains it loads after
-    ``import keras_optims``; never builds and never raises (an untrusted
-    library is refused with a warning). Returns whether it is registered."""
+    """Registers the kernel's op if the record of the last build names a
+    library for this source, compiler and TensorFlow and it is trusted
+    (cheap: nothing is compiled or run, nothing is created), so that a
+    SavedModel whose graph contains it loads after ``import keras_optims``;
+    never raises (an untrusted library is refused with a warning). Returns
+    whether it is registered."""
     global _module
     if _module is not None:
         return True
     try:
         uid = _uid()
-        path = library_path()
-        if os.path.lexists(path):
-            check_private(path.parent, "folder", uid)
-            _module = _load_library(path, uid)
+        folder = _cache_dir()
+        if os.path.lexists(folder):
+            folder_fd = _open_folder(folder, uid)
+            try:
+                name = _recorded_library(folder_fd, folder, uid)
+                if name is not None:
+                    _module = _load_library(folder_fd, folder, name, uid)
+            finally:
+                os.close(folder_fd)
     except Untrusted as error:
         warn_unavailable(error)
     except Exception as error:  # an import must not fail over an optional kernel
