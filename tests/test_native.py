@@ -1,7 +1,9 @@
 """The fused CPU kernel (keras_optims/native): same steps as the rule run as
 TensorFlow ops, TensorFlow's variable semantics, its build and its absence."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -151,10 +153,15 @@ def test_an_unwritable_cache_home_falls_back_to_the_temp_folder(tmp_path, monkey
     assert native.library_path().parent == Path(tempfile.gettempdir()) / f"keras_optims-{os.getuid()}"
 
 
-def test_library_is_cached_per_source_and_tensorflow_version():
+def test_the_built_library_is_cached_under_its_key():
+    """Where the build went: the name `library_path()` gives (what each
+    part of the key changes is tested in test_native_trust.py), and the
+    record through which the next import finds it."""
+    native.load()
     path = native.library_path()
-    assert path.exists() and tf.__version__  # the tests above built or found it
-    assert path.name.startswith("course_update-") and path.suffix == ".so"
+    assert path.exists() and re.fullmatch(r"course_update-[0-9a-f]{16}\.so", path.name)
+    record = json.loads((path.parent / native.RECORD).read_text())
+    assert record["library"] == path.name
 
 
 def run_python(code, **env):

@@ -121,6 +121,7 @@ def test_a_library_someone_else_could_have_written_is_not_loaded(tmp_path, how):
 def test_a_folder_or_file_of_another_user_is_refused(monkeypatch):
     """Who owns what, checked against the current user (here made someone
     else, so that every existing folder belongs to another user)."""
+    native.load()  # built (on a fresh cache, by this test)
     path = native.library_path()
     assert path.exists()
     monkeypatch.setattr(native, "_uid", lambda: os.getuid() + 1)
@@ -275,8 +276,11 @@ def test_an_interrupted_build_leaves_no_compiler_running(tmp_path):
     process group, kept running (writing a file already deleted)."""
     script, pid_file, cache = tmp_path / "cxx.sh", tmp_path / "compiler.pid", tmp_path / "cache"
     script.write_text(HANGING_COMPILER.format(pid=pid_file))
+    # Ctrl-C raises KeyboardInterrupt, as at a terminal, even where this test
+    # runs as a background job (whose shell made its children ignore SIGINT).
+    interruptible = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
     process = subprocess.Popen(
-        [sys.executable, "-c", "from keras_optims import native; native.load()"],
+        [sys.executable, "-c", interruptible + "from keras_optims import native; native.load()"],
         env={**os.environ, **PYTHON_ENV, "KERAS_OPTIMS_CACHE_DIR": str(cache), "CXX": f"sh {script}"},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

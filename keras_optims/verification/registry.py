@@ -58,7 +58,8 @@ SPACE_DRAWS = {"GradientDescent": 3, "Momentum": 6, "RMSProp": 7, "Adam": 8}
 
 
 def _decay(rng, k):
-    """β, β₁ or β₂: 0, a uniform draw in (0, 1), then 1 − 10⁻ᵘ (u in 1…4) by turns."""
+    """β, β₁ or β₂ for draw k: 0 for the first, then by turns 1 − 10⁻ᵘ (u
+    uniform in 1…4: 0.9 … 0.9999) and uniform in (0, 1)."""
     kind = k % 3
     if kind == 0:
         return float(rng.uniform(0.0, 1.0)) if k else 0.0
