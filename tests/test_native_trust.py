@@ -458,10 +458,14 @@ def test_the_cache_key_covers_what_decides_tensorflows_abi(tmp_path, monkeypatch
     flags) or another compiler version reused a stale library."""
     base = native.library_path()
     with monkeypatch.context() as patch:
-        changed = tmp_path / native.SOURCE.name
-        changed.write_bytes(native.SOURCE.read_bytes() + b"\n// one more line\n")
-        patch.setattr(native, "SOURCE", changed)
-        assert native.library_path() != base
+        # One path, two contents: only the bytes differ (the path is in the
+        # build command, which is part of the key too).
+        copy = tmp_path / native.SOURCE.name
+        copy.write_bytes(native.SOURCE.read_bytes())
+        patch.setattr(native, "SOURCE", copy)
+        same = native.library_path()
+        copy.write_bytes(copy.read_bytes() + b"\n// one more line\n")
+        assert native.library_path() != same
     with monkeypatch.context() as patch:
         patch.setattr(tf, "__version__", tf.__version__ + ".post1")
         assert native.library_path() != base
@@ -476,11 +480,13 @@ def test_the_cache_key_covers_what_decides_tensorflows_abi(tmp_path, monkeypatch
         flags = tf.sysconfig.get_compile_flags()
         patch.setattr(tf.sysconfig, "get_compile_flags", lambda: [*flags, "-D_GLIBCXX_USE_CXX11_ABI=0"])
         assert native.library_path() != base
-    versions = []
+    # One compiler command whose --version changes (an upgrade in place):
+    # only the version differs, not the command in the build line.
+    versions, script = [], tmp_path / "cxx.sh"
+    monkeypatch.setenv("CXX", f"sh {script}")
     for version in ("1.0", "2.0"):
-        script = tmp_path / f"cxx-{version}.sh"
         script.write_text(f'#!/bin/sh\ncase " $* " in *" --version "*) echo "cc {version}"; exit 0 ;; esac\nexec c++ "$@"\n')
-        monkeypatch.setenv("CXX", f"sh {script}")
+        native._compiler_version.cache_clear()  # asked once per process and command
         versions.append(native.library_path())
     assert versions[0] != versions[1]
 
