@@ -214,13 +214,15 @@ def test_a_relative_cache_folder_never_searches_the_library_path(tmp_path):
     plant(elsewhere / genuine.name)
     marker = tmp_path / "marker"
     result = subprocess.run(
-        [sys.executable, "-c", "from keras_optims import native; native.load(); print('LOADED', native.isa())"],
+        [sys.executable, "-c", "from keras_optims import native; native.load(); print('LOADED', native.isa()); "
+         "print('PATH', native.library_path())"],
         capture_output=True, text=True, timeout=300, cwd=work,
         env={**os.environ, **PYTHON_ENV, "KERAS_OPTIMS_CACHE_DIR": ".", "LD_LIBRARY_PATH": str(elsewhere),
              "PLANTED_MARKER": str(marker)},
     )
     assert not marker.exists(), "a library from LD_LIBRARY_PATH was loaded"
     assert result.returncode == 0 and "LOADED" in result.stdout, result.stderr[-2000:]
+    assert f"PATH {genuine}\n" in result.stdout  # made absolute, as documented
 
 
 HOLD_THE_LOCK_AND_LOAD = """
