@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-assignment test-compat docs docs-serve test-site bench device-wheels install clean
+.PHONY: demo test test-assignment test-compat mutants docs docs-serve test-site bench device-wheels install clean
 
 # torch is installed first at the CPU build this project's machines carry:
 # the `torch` extra's range then installs nothing more (on its own it would
@@ -71,6 +71,12 @@ test-assignment: $(STAMP)
 test-compat: $(STAMP)
 	$(BIN)/python -m pip install --quiet --group compat
 	$(BIN)/python tests/compat/run.py
+
+# Mutation testing: each slip of tests/mutants/slips.toml planted in a
+# scratch copy, the checks that cover its file run on it; prints the kill
+# score and fails if a slip survives (tests/mutants/run.py).
+mutants: $(STAMP)
+	$(BIN)/python tests/mutants/run.py
 
 # The documentation site (mkdocs.yml): strict, offline. KaTeX, which
 # typesets the math, comes from the npm registry into build/docs-vendor/;
