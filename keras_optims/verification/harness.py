@@ -395,10 +395,11 @@ def verify(optimizer, steps=100, dtype="float64", seed=0, name=None, *, shapes=S
 
     A fresh copy of `optimizer` (rebuilt from its config; the instance given
     is not touched) updates variables of `shapes` (default (8, 5) and (5,))
-    and `dtype` with a seeded gradient sequence for `steps` steps. After every step, W and
-    every slot are compared with the reference, which derives the same steps
-    by hand in float64 from the config's hyperparameters (α as the optimizer
-    holds it: Keras keeps its learning rate in a float32 variable). The
+    and `dtype` with a seeded gradient sequence for `steps` steps. After
+    every step, W and every slot are compared with the reference, which
+    derives the same steps by hand in float64 from the config's
+    hyperparameters (α as the optimizer holds it: Keras keeps its learning
+    rate in a float32 variable). The
     learning rate of ours may be a float or one of
     `keras_optims.schedules`; Keras's must be a float. `shapes` and
     `gradient_scale` choose the variables and how large their gradients
