@@ -502,40 +502,40 @@ def _load_library(folder_fd, folder, name, uid):
         os.close(descriptor)
 
 
+def _try_load(folder_fd, folder, name, uid):
+    """``(module, None)`` when `name` loads, ``(None, None)`` when it is not
+    there, ``(None, error)`` when it is there but fails to load (a truncated
+    or corrupt file); an untrusted one raises `Untrusted`."""
+    try:
+        return _load_library(folder_fd, folder, name, uid), None
+    except FileNotFoundError:
+        return None, None
+    except Untrusted:
+        raise
+    except NativeUnavailable as error:
+        return None, error
+
+
 def _load_or_build():
     uid = _uid()
     folder = _cache_dir()
     folder_fd = _private_folder(folder, uid)
     try:
-        name = _recorded_library(folder_fd, folder, uid)
-        if name is not None:
-            try:
-                return _load_library(folder_fd, folder, name, uid)  # built: no lock, no compiler run
-            except Untrusted:
-                raise
-            except (FileNotFoundError, NativeUnavailable):
-                pass  # found again (and rebuilt if broken) by the full key below
-        name, broken = library_path().name, None
-        try:
-            module = _load_library(folder_fd, folder, name, uid)  # built: no lock
-            _write_record(folder_fd, name)  # found by its full key: the next import finds it by the record
+        recorded = _recorded_library(folder_fd, folder, uid)
+        if recorded is not None:
+            module, _ = _try_load(folder_fd, folder, recorded, uid)  # no lock, no compiler run
+            if module is not None:
+                return module
+        name = library_path().name  # otherwise found (and rebuilt if broken) by the full key
+        module, broken = _try_load(folder_fd, folder, name, uid)  # built: no lock
+        if module is not None:
+            _write_record(folder_fd, name)  # the next import finds it by the record
             return module
-        except FileNotFoundError:
-            pass
-        except Untrusted:
-            raise
-        except NativeUnavailable as error:
-            broken = error  # rebuilt below, under the lock
         with _folder_lock(folder_fd, folder):
             if broken is None:
-                try:
-                    return _load_library(folder_fd, folder, name, uid)  # built meanwhile
-                except FileNotFoundError:
-                    pass
-                except Untrusted:
-                    raise
-                except NativeUnavailable as error:
-                    broken = error
+                module, broken = _try_load(folder_fd, folder, name, uid)  # built meanwhile
+                if module is not None:
+                    return module
             if broken is not None:
                 # A truncated or corrupt library (an interrupted copy, a full
                 # disk): built again, once.
