@@ -165,10 +165,14 @@ def test_the_space_covers_each_hyperparameter_range():
 
 @hypothesis.settings(max_examples=24, deadline=None, derandomize=True, database=None,
                      suppress_health_check=[hypothesis.HealthCheck.too_slow])
+# Subnormal draws left out: some libraries (measured: torch 2.4.0) set the
+# CPU's flush-to-zero mode for the whole process, where Hypothesis refuses
+# to draw them; none of these ranges needs one.
 @hypothesis.given(
     name=st.sampled_from(["Momentum", "RMSProp", "Adam"]),
-    beta=st.floats(0.0, 0.9999), beta_2=st.floats(0.0, 0.9999),
-    log_epsilon=st.floats(-12.0, -1.0), log_alpha=st.floats(-4.0, -1.0), log_scale=st.sampled_from([-4, 0, 3]),
+    beta=st.floats(0.0, 0.9999, allow_subnormal=False), beta_2=st.floats(0.0, 0.9999, allow_subnormal=False),
+    log_epsilon=st.floats(-12.0, -1.0, allow_subnormal=False), log_alpha=st.floats(-4.0, -1.0, allow_subnormal=False),
+    log_scale=st.sampled_from([-4, 0, 3]),
     keras_epsilon=st.booleans(), bias_correction=st.booleans(), dtype=st.sampled_from(["float64", "float32"]),
 )
 def test_verify_passes_for_any_hyperparameters(name, beta, beta_2, log_epsilon, log_alpha, log_scale,

@@ -152,6 +152,13 @@ def pytest_counts(junit):
     return {"passed": total - failed - skipped, "failed": failed, "skipped": skipped}
 
 
+def requirements(config, wheel):
+    """What a configuration installs: the wheel with its backend's extra and
+    the `test` extra (what the tests import: one list, pyproject.toml's), the
+    configuration's pins and its extra packages."""
+    return [f"{wheel}[{config['backend']},test]", *config["pins"], *config["extra_packages"]]
+
+
 def run_config(config, wheel, out_root):
     started = time.monotonic()
     out = out_root / config["name"]
@@ -160,10 +167,8 @@ def run_config(config, wheel, out_root):
     log = out / "log.txt"
     result = {"name": config["name"], "backend": config["backend"], "python": config["python"]}
     try:
-        requirement = f"{wheel}[{config['backend']}]"
         phase = time.monotonic()
-        bin_dir = make_env(out / "venv", interpreter(config["python"]),
-                           [requirement, *config["pins"], *config["extra_packages"]], log)
+        bin_dir = make_env(out / "venv", interpreter(config["python"]), requirements(config, wheel), log)
         versions = installed(bin_dir)
         result["versions"] = {k: versions.get(k) for k in ("keras", "numpy", "tensorflow", "tf-keras", "jax",
                                                            "jaxlib", "optax", "torch") if versions.get(k)}
