@@ -160,8 +160,29 @@ def test_the_built_library_is_cached_under_its_key():
     native.load()
     path = native.library_path()
     assert path.exists() and re.fullmatch(r"course_update-[0-9a-f]{16}\.so", path.name)
-    record = json.loads((path.parent / native.RECORD).read_text())
+    record = json.loads((path.parent / native.record_name()).read_text())
     assert record["library"] == path.name
+
+
+def test_environments_sharing_a_cache_folder_each_keep_their_record(tmp_path):
+    """Two environments (two TensorFlow versions, two compilers: two
+    identities) that share the cache folder each find their own library by
+    their record. Before: one record per folder, which each environment's
+    build overwrote (two TensorFlow configurations run side by side found
+    the other's record)."""
+    folder, uid = tmp_path / "cache", os.getuid()
+    folder.mkdir(mode=0o700)
+    descriptor = native._open_folder(folder, uid)
+    try:
+        libraries = {"a" * 64: f"course_update-{'1' * 16}.so", "b" * 64: f"course_update-{'2' * 16}.so"}
+        for identity, library in libraries.items():
+            native._write_record(descriptor, library, identity)
+        for identity, library in libraries.items():
+            assert native._recorded_library(descriptor, folder, uid, identity) == library
+        assert native._recorded_library(descriptor, folder, uid, "c" * 64) is None
+        assert native.RECORD_NAME.fullmatch(native.record_name()) and native.record_name() != native.record_name("a" * 64)
+    finally:
+        os.close(descriptor)
 
 
 def run_python(code, **env):

@@ -28,8 +28,8 @@ parent folder between the check and the load changes nothing. Folders this
 module creates are 0700, the library 0700; nothing is created above a
 missing home folder. The same checks guard the load at ``import
 keras_optims``, which runs nothing: it finds the library through a record of
-the last build (`RECORD`, keyed by what can be read without running the
-compiler) instead of asking the compiler its version.
+the last build (`record_name`, keyed by what can be read without running
+the compiler) instead of asking the compiler its version.
 
 Building: concurrent first builds (processes or threads) take a lock on the
 cache folder (only to build: a built library is loaded without it; waiting
@@ -90,7 +90,10 @@ FLAGS = ["-shared", "-fPIC", "-O3", "-w", "-fno-math-errno", "-ffp-contract=off"
 # the same); -ffp-contract=off keeps a*b + c two roundings, as TensorFlow's
 # own element-wise ops compute it, instead of one fused multiply-add.
 DEFAULT_BUILD_TIMEOUT = 300.0
-RECORD = "course_update.record"  # the last build: {"identity": …, "library": …}
+# The record of the last build for one identity (`_record_identity`): a
+# file per identity, so that environments sharing the cache folder (two
+# TensorFlow versions, two compilers) each keep theirs.
+RECORD_NAME = re.compile(r"course_update-[0-9a-f]{16}\.record")
 LIBRARY_NAME = re.compile(r"course_update-[0-9a-f]{16}\.so")
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -358,35 +361,42 @@ def _record_identity():
     return _digest(cache_key_parts(_compiler_identity()))
 
 
-def _recorded_library(folder_fd, folder, uid):
-    """The library name the record of the last build gives for this
-    identity, or None (no record, another identity, or a malformed one)."""
+def record_name(identity=None):
+    """The file name of the record of the last build for `identity` (by
+    default this environment's, `_record_identity`)."""
+    return f"course_update-{(identity or _record_identity())[:16]}.record"
+
+
+def _recorded_library(folder_fd, folder, uid, identity):
+    """The library name the record of the last build gives for `identity`,
+    or None (no record, another identity, or a malformed one)."""
     try:
-        descriptor = _open_file(folder_fd, folder, RECORD, uid)
+        descriptor = _open_file(folder_fd, folder, record_name(identity), uid)
     except FileNotFoundError:
         return None
     with os.fdopen(descriptor, "rb") as record:
         text = record.read(4096)
     try:
         entry = json.loads(text)
-        identity, name = entry["identity"], entry["library"]
+        recorded, name = entry["identity"], entry["library"]
     except (ValueError, KeyError, TypeError):
         return None
-    if identity == _record_identity() and isinstance(name, str) and LIBRARY_NAME.fullmatch(name):
+    if recorded == identity and isinstance(name, str) and LIBRARY_NAME.fullmatch(name):
         return name
     return None
 
 
-def _write_record(folder_fd, name):
-    """Records `name` as the library for this identity (best effort: without
-    a record, the import only skips registering the op)."""
-    temporary = f"{RECORD}.{secrets.token_hex(8)}.tmp"
+def _write_record(folder_fd, name, identity):
+    """Records `name` as the library for `identity` (best effort: without a
+    record, the import only skips registering the op)."""
+    record = record_name(identity)
+    temporary = f"{record}.{secrets.token_hex(8)}.tmp"
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600,
                              dir_fd=folder_fd)
-        with os.fdopen(descriptor, "w") as record:
-            json.dump({"identity": _record_identity(), "library": name}, record)
-        os.replace(temporary, RECORD, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+        with os.fdopen(descriptor, "w") as out:
+            json.dump({"identity": identity, "library": name}, out)
+        os.replace(temporary, record, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
     except OSError as error:
         logger.debug("keras_optims: could not record the last build: %s", error)
         with contextlib.suppress(OSError):
@@ -428,7 +438,7 @@ def _clear_stale(folder_fd):
     build timeout: no build still writes them)."""
     oldest = time.time() - build_timeout()
     for name in os.listdir(folder_fd):
-        if name.endswith(".tmp") and name.startswith(("course_update-", RECORD)):
+        if name.endswith(".tmp") and name.startswith("course_update-"):
             with contextlib.suppress(OSError):
                 if os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mtime < oldest:
                     os.unlink(name, dir_fd=folder_fd)
@@ -440,7 +450,7 @@ def _kill_group(process):
     process.communicate()
 
 
-def _build(folder_fd, folder, name, uid):
+def _build(folder_fd, folder, name, uid, identity):
     """Compiles the kernel into `name` in the open folder."""
     command = compiler()
     if shutil.which(command[0]) is None:
@@ -486,7 +496,7 @@ def _build(folder_fd, folder, name, uid):
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial, dir_fd=folder_fd)
-    _write_record(folder_fd, name)
+    _write_record(folder_fd, name, identity)
     logger.info("keras_optims: built the fused CPU kernel in %.1f s: %s", time.perf_counter() - started, folder / name)
 
 
@@ -521,7 +531,8 @@ def _load_or_build():
     folder = _cache_dir()
     folder_fd = _private_folder(folder, uid)
     try:
-        recorded = _recorded_library(folder_fd, folder, uid)
+        identity = _record_identity()
+        recorded = _recorded_library(folder_fd, folder, uid, identity)
         if recorded is not None:
             module, _ = _try_load(folder_fd, folder, recorded, uid)  # no lock, no compiler run
             if module is not None:
@@ -529,7 +540,7 @@ def _load_or_build():
         name = library_path().name  # otherwise found (and rebuilt if broken) by the full key
         module, broken = _try_load(folder_fd, folder, name, uid)  # built: no lock
         if module is not None:
-            _write_record(folder_fd, name)  # the next import finds it by the record
+            _write_record(folder_fd, name, identity)  # the next import finds it by the record
             return module
         with _folder_lock(folder_fd, folder):
             if broken is None:
@@ -542,7 +553,7 @@ def _load_or_build():
                 logger.warning("keras_optims: %s; rebuilding it once", broken)
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(name, dir_fd=folder_fd)
-            _build(folder_fd, folder, name, uid)
+            _build(folder_fd, folder, name, uid, identity)
             return _load_library(folder_fd, folder, name, uid)
     finally:
         os.close(folder_fd)
@@ -585,7 +596,7 @@ def load_if_built():
         if os.path.lexists(folder):
             folder_fd = _open_folder(folder, uid)
             try:
-                name = _recorded_library(folder_fd, folder, uid)
+                name = _recorded_library(folder_fd, folder, uid, _record_identity())
                 if name is not None:
                     _module = _load_library(folder_fd, folder, name, uid)
             finally:
