@@ -93,19 +93,22 @@ print("TENSORFLOW IMPORTED:", sys.modules["tensorflow"] is not None)
 
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="the TensorFlow backend's fused kernel: test_native.py")
 def test_fused_true_is_refused_where_there_is_no_fused_kernel_and_such_a_config_still_loads():
-    """fused=True: torch's fused Adam for course Adam under PyTorch; refused
-    for everything else there and for everything under JAX. A config saved
-    with fused=True loads anyway, with a warning, as fused=None."""
+    """fused=True: torch's fused SGD and Adam kernels for gradient descent,
+    momentum, course RMSProp and course Adam under PyTorch; refused for the
+    Keras ε forms there and for everything under JAX. A config saved with
+    fused=True loads anyway, with a warning, as fused=None."""
     with pytest.raises(ValueError, match="Argument `fused` cannot be True here.*Received: fused=True"):
-        keras_optims.RMSProp(fused=True)
+        keras_optims.RMSProp(fused=True, epsilon_mode="keras")
     if BACKEND == "torch":
-        assert keras_optims.Adam(fused=True).fused is True
+        for make_fused in (keras_optims.Adam, keras_optims.RMSProp, keras_optims.Momentum,
+                           keras_optims.GradientDescent):
+            assert make_fused(fused=True).fused is True
         with pytest.raises(ValueError, match="course Adam"):
             keras_optims.Adam(fused=True, epsilon_mode="keras")
     else:
         with pytest.raises(ValueError, match="backend is jax"):
             keras_optims.Adam(fused=True)
-    config = keras_optims.RMSProp(0.01).get_config()
+    config = keras_optims.RMSProp(0.01, epsilon_mode="keras").get_config()
     with pytest.warns(UserWarning, match="saved with fused=True"):
         rebuilt = keras_optims.RMSProp.from_config({**config, "fused": True})
     assert rebuilt.fused is None and rebuilt.get_config()["learning_rate"] == 0.01
@@ -125,6 +128,111 @@ def test_torch_fused_adam_and_the_multi_tensor_rule_take_the_same_steps():
     for name in ("v", "s"):
         np.testing.assert_allclose(fused_slots[name], plain_slots[name], rtol=1e-12, atol=1e-30)
     assert not np.array_equal(fused, plain)  # two different computations, not one path twice
+
+
+# Non-default hyperparameters in both ε modes: each rule's every scalar is
+# used (β, 1 − β, ε, the bias corrections) and none is a round number.
+IN_PLACE_CASES = {
+    "gradient-descent": lambda fused: keras_optims.GradientDescent(0.037, fused=fused),
+    "momentum": lambda fused: keras_optims.Momentum(0.037, beta=0.83, fused=fused),
+    "momentum-beta-0": lambda fused: keras_optims.Momentum(0.037, beta=0.0, fused=fused),
+    "momentum-bias-corrected": lambda fused: keras_optims.Momentum(0.037, beta=0.83, bias_correction=True, fused=fused),
+    "rmsprop": lambda fused: keras_optims.RMSProp(0.037, beta=0.93, epsilon=1e-3, fused=fused),
+    "rmsprop-beta-0": lambda fused: keras_optims.RMSProp(0.037, beta=0.0, epsilon=1e-3, fused=fused),
+    "rmsprop-keras": lambda fused: keras_optims.RMSProp(0.037, beta=0.93, epsilon=1e-3, epsilon_mode="keras"),
+    "adam": lambda fused: keras_optims.Adam(0.037, beta_1=0.83, beta_2=0.97, epsilon=1e-3, fused=fused),
+    "adam-keras": lambda fused: keras_optims.Adam(0.037, beta_1=0.83, beta_2=0.97, epsilon=1e-3, epsilon_mode="keras"),
+}
+
+
+def torch_steps(optimizer, dtype, steps=12):
+    """`steps` of `optimizer.apply` on three variables (one scalar), with
+    gradients whose squares are near ε; and the same steps of the rule as
+    `rules.py` writes it, out of place on `backends.torch.Tensors`: (ours,
+    the rule's) values of every variable and slot, each step."""
+    import torch
+
+    from keras_optims.backends import torch as backend
+
+    rng = np.random.default_rng(11)
+    shapes = [(4, 3), (5,), ()]
+    initial = [np.asarray(rng.standard_normal(shape), dtype) for shape in shapes]  # 0-d arrays, not floats
+    variables = [keras.Variable(w) for w in initial]
+    optimizer.build(variables)
+    updater = optimizer._updater
+    W = [torch.tensor(w) for w in initial]
+    slots = [[torch.zeros(shape, dtype=W[0].dtype) for shape in shapes] for _ in updater.slot_names]
+    ours, rule = [], []
+    for t in range(1, steps + 1):
+        gradients = [np.asarray(rng.standard_normal(shape) * 0.03, dtype) for shape in shapes]
+        optimizer.apply([keras.ops.convert_to_tensor(g) for g in gradients], variables)
+        ours.append([keras.ops.convert_to_numpy(v) for v in variables]
+                    + [keras.ops.convert_to_numpy(optimizer.get_slot(v, name)) for name in updater.slot_names
+                       for v in variables])
+        new = updater.rule(backend.Tensors(W), backend.Tensors(torch.tensor(g) for g in gradients),
+                           *map(backend.Tensors, slots), lr=backend.scalar(0.037, "cpu"),
+                           t=backend.scalar(t, "cpu"), math=backend.Math)
+        W, slots = new[0].items, [value.items for value in new[1:]]
+        rule.append([w.numpy() for w in W] + [s.numpy() for values in slots for s in values])
+    return ours, rule
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's in-place ops")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", list(IN_PLACE_CASES))
+def test_torch_in_place_steps_are_the_rules_bit_for_bit(case, dtype):
+    """fused=False: every rule runs as in-place multi-tensor ops that round
+    where the rule's expression rounds, so every variable and slot is bit-
+    for-bit what the rule computes, step after step."""
+    ours, rule = torch_steps(IN_PLACE_CASES[case](False), dtype)
+    for step, (mine, theirs) in enumerate(zip(ours, rule), start=1):
+        for a, b in zip(mine, theirs):
+            assert a.dtype == b.dtype == dtype
+            np.testing.assert_array_equal(a, b, err_msg=f"step {step}")
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="torch's fused kernels")
+@pytest.mark.parametrize("case", ["gradient-descent", "momentum", "momentum-beta-0", "momentum-bias-corrected",
+                                  "rmsprop", "rmsprop-beta-0", "adam"])
+def test_torch_fused_kernels_take_the_rules_steps(case, monkeypatch):
+    """By default momentum runs in torch's fused SGD kernel (dampening β, a
+    buffer that starts at zero), course RMSProp in its fused Adam kernel
+    (β₁ = 0, bias corrections of exactly 1), gradient descent (and momentum
+    with β = 0) as one multiply-add pass: the rule's steps up to rounding
+    (float64: 1e-14 relative, a few roundings in each of 12 steps), slots
+    included; and the gradients, which the RMSProp kernel takes as its first
+    moment's buffer, are left as they were."""
+    import torch
+
+    calls = []
+    for name in ("_fused_sgd_", "_fused_adam_", "_foreach_add_", "_foreach_copy_"):
+        original = getattr(torch, name)
+        monkeypatch.setattr(torch, name, lambda *a, _f=original, _n=name, **k: (calls.append(_n), _f(*a, **k))[1])
+    optimizer = IN_PLACE_CASES[case](None)
+    ours, rule = torch_steps(optimizer, "float64")
+    expected = {"gradient-descent": {"_foreach_add_"}, "momentum-beta-0": {"_foreach_copy_", "_foreach_add_"},
+                "rmsprop": {"_fused_adam_"}, "rmsprop-beta-0": {"_fused_adam_"}, "adam": {"_fused_adam_"}}
+    assert set(calls) == expected.get(case, {"_fused_sgd_"})
+    for step, (mine, theirs) in enumerate(zip(ours, rule), start=1):
+        for a, b in zip(mine, theirs):
+            np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-16, err_msg=f"step {step}")
+    # Gradients as views (strided, broadcast): the step is the one their
+    # contiguous copies give (before: the fused kernels read a view as a
+    # contiguous block, the wrong elements), and they are left as they were.
+    twin = IN_PLACE_CASES[case](None)
+    torch_steps(twin, "float64")
+    views = [keras.ops.convert_to_tensor(np.linspace(-1, 1, 12).reshape(4, 3)), None,
+             keras.ops.convert_to_tensor(np.float64(0.5), dtype="float64")]
+    views[0] = views[0].t().contiguous().t()  # column-major: not contiguous
+    views[1] = keras.ops.convert_to_tensor(np.array([0.25])).expand(5)  # one element, broadcast
+    before = [keras.ops.convert_to_numpy(g).copy() for g in views]
+    assert not views[0].is_contiguous() and not views[1].is_contiguous()
+    optimizer.apply(views, optimizer._trainable_variables)
+    twin.apply([torch.tensor(b) for b in before], twin._trainable_variables)
+    for gradient, value in zip(views, before):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(gradient), value)
+    for mine, theirs in zip(optimizer._trainable_variables, twin._trainable_variables):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(mine), keras.ops.convert_to_numpy(theirs))
 
 
 def data():

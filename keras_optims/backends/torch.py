@@ -1,21 +1,30 @@
-"""The PyTorch backend: the rule as multi-tensor ``torch._foreach_*`` ops.
+"""The PyTorch backend: every step in place, in multi-tensor form.
 
-A step updates all variables of one dtype and device together: the rule
-from `rules.py` runs once on `Tensors`, lists of tensors whose arithmetic is
-torch's multi-tensor ops (one ``_foreach_mul`` for ``β·v`` over every
-variable, …), the way Keras's own PyTorch optimizers update; the results are
-copied into the variables and slots with one ``_foreach_copy_`` each. No
-Python loop runs per variable.
+A step updates all variables of one dtype and device together, in place, the
+way Keras's own PyTorch optimizers and ``torch.optim`` update, with no Python
+loop per variable in the arithmetic:
 
-Slots: one variable per model variable (`backends.PerVariableUpdater`). The learning
-rate, the step and the per-step scalars are float64 tensors on the
-variables' device.
+- momentum runs in torch's fused SGD kernel (``torch._fused_sgd_``),
+  course RMSProp and course Adam in its fused Adam kernel
+  (``torch._fused_adam_``), gradient descent as one multiply-add pass,
+  unless ``fused=False``;
+- everything else, and ``fused=False``, runs the rule's in-place form: the
+  lines of the rule in `rules.py`, in its order, as in-place
+  ``torch._foreach_*_`` ops (one ``_foreach_mul_`` for ``β·v`` over every
+  variable, …), bit-for-bit the rule's steps.
 
-Element-wise arithmetic follows the rule's expression order exactly, with a
-Python float (β, 1 − β, ε) rounded once to the variables' dtype, as on the
-other backends.
+Slots: one variable per model variable (`backends.PerVariableUpdater`). The
+per-step scalars (α, t, the bias corrections) are computed by the rule's own
+``*_scalars`` function in Python floats (doubles); a scalar the rule rounds
+to the variables' dtype (``math.like``) is rounded once the same way here
+(`rounded`), and a Python float β, 1 − β, ε goes to torch's ops as the rule
+gives it, as on the other backends.
 """
 
+import math
+
+import keras
+import numpy as np
 import torch
 
 from keras_optims import backends, rules
@@ -115,24 +124,183 @@ def _course_adam(rule):
     return rule.func is rules.adam and rule.keywords["epsilon_mode"] == rules.COURSE
 
 
+class Numbers:
+    """The `math` of the rules' ``*_scalars`` functions for per-step scalars
+    as Python floats (doubles, as float64 tensors would hold them)."""
+
+    sqrt = staticmethod(math.sqrt)
+
+    @staticmethod
+    def one_minus_power(beta, t):
+        return 1.0 - beta**t
+
+
+def rounded(x, dtype):
+    """The Python float `x` rounded once to `dtype`, as `Math.like` rounds it
+    (a Python float passed to a torch op is otherwise taken in the op's
+    compute type, float32 for half precision)."""
+    if dtype is torch.float64:
+        return x
+    if dtype is torch.float32:
+        return float(np.float32(x))
+    return torch.tensor(x, dtype=dtype).item()
+
+
+def number(value, tensor_of):
+    """A learning rate or step (a Python number, a Keras variable or a 0-d
+    tensor) as a Python float."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, keras.Variable):
+        value = tensor_of(value)
+    return float(value)
+
+
+# In-place forms of the rules of `rules.py`: each runs the rule's element-wise
+# lines in the rule's order, every product, sum, quotient and square root
+# rounded exactly where the rule's expression rounds it, so the steps are
+# bit-for-bit the rule's (tests/test_backends.py runs both). `W`, `dW` and the
+# slots are lists of tensors of one dtype and device; `dtype` is theirs; the
+# per-step scalars come from the rule's own ``*_scalars`` function.
+
+
+def _gradient_descent(W, dW, *, dtype, lr, t):
+    (lr,) = rules.gradient_descent_scalars(lr=lr, t=t, math=Numbers)
+    torch._foreach_sub_(W, torch._foreach_mul(dW, rounded(lr, dtype)))  # W − α·dW
+
+
+def _momentum(W, dW, v, *, dtype, lr, t, beta, bias_correction):
+    beta, one_minus_beta, step = rules.momentum_scalars(lr=lr, t=t, beta=beta, bias_correction=bias_correction,
+                                                        math=Numbers)
+    torch._foreach_mul_(v, beta)
+    torch._foreach_add_(v, torch._foreach_mul(dW, one_minus_beta))  # v ← β·v + (1 − β)·dW
+    torch._foreach_sub_(W, torch._foreach_mul(v, rounded(step, dtype)))  # W − α·v
+
+
+def _rmsprop(W, dW, s, *, dtype, lr, t, beta, epsilon, epsilon_mode):
+    beta, one_minus_beta, lr, epsilon = rules.rmsprop_scalars(lr=lr, t=t, beta=beta, epsilon=epsilon,
+                                                               epsilon_mode=epsilon_mode, math=Numbers)
+    squares = torch._foreach_mul(dW, dW)
+    torch._foreach_mul_(squares, one_minus_beta)
+    torch._foreach_mul_(s, beta)
+    torch._foreach_add_(s, squares)  # s ← β·s + (1 − β)·dW²
+    if epsilon_mode == rules.COURSE:
+        denominator = torch._foreach_sqrt(s)
+        torch._foreach_add_(denominator, epsilon)  # √s + ε
+    else:
+        denominator = torch._foreach_add(s, epsilon)
+        torch._foreach_sqrt_(denominator)  # √(s + ε)
+    update = torch._foreach_mul(dW, rounded(lr, dtype))
+    torch._foreach_div_(update, denominator)
+    torch._foreach_sub_(W, update)  # W − α·dW / denominator
+
+
+def _adam(W, dW, v, s, *, dtype, lr, t, beta_1, beta_2, epsilon, epsilon_mode):
+    beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, lr_t, epsilon_t = rules.adam_scalars(
+        lr=lr, t=t, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, epsilon_mode=epsilon_mode, math=Numbers
+    )
+    torch._foreach_mul_(v, beta_1)
+    torch._foreach_add_(v, torch._foreach_mul(dW, one_minus_beta_1))  # v ← β₁·v + (1 − β₁)·dW
+    squares = torch._foreach_mul(dW, dW)
+    torch._foreach_mul_(squares, one_minus_beta_2)
+    torch._foreach_mul_(s, beta_2)
+    torch._foreach_add_(s, squares)  # s ← β₂·s + (1 − β₂)·dW²
+    denominator = torch._foreach_sqrt(s)
+    torch._foreach_add_(denominator, rounded(epsilon_t, dtype))  # √s + ε_t
+    update = torch._foreach_mul(v, rounded(lr_t, dtype))
+    torch._foreach_div_(update, denominator)
+    torch._foreach_sub_(W, update)  # W − α_t·v / (√s + ε_t)
+
+
+IN_PLACE = {rules.gradient_descent: _gradient_descent, rules.momentum: _momentum, rules.rmsprop: _rmsprop,
+            rules.adam: _adam}
+
+
+def _sgd_kernel(W, dW, *slots, dtype, lr, t, beta=0.0, bias_correction=False):
+    """Momentum in torch's fused SGD kernel (``torch._fused_sgd_``, as
+    ``torch.optim.SGD(fused=True)``): with dampening β and a buffer that
+    starts at zero (never "the first step"), its buf ← β·buf + (1 − β)·dW is
+    the course's v ← β·v + (1 − β)·dW, and W ← W − α·buf its update
+    (α/(1 − βᵗ) with bias correction).
+
+    Gradient descent, and momentum with β = 0 (v = 0·v + 1·dW is dW,
+    copied: the kernel keeps no buffer then), is W ← W − α·dW in one pass of
+    multiply-adds (``torch._foreach_add_`` with ``alpha=-α``, as Keras's SGD
+    runs it; measured faster than the fused SGD kernel on large variables)."""
+    (lr,) = rules.gradient_descent_scalars(lr=lr, t=t, math=Numbers)
+    if slots:
+        _, _, lr = rules.momentum_scalars(lr=lr, t=t, beta=beta, bias_correction=bias_correction, math=Numbers)
+        if beta != 0.0:
+            torch._fused_sgd_(W, dW, slots[0], weight_decay=0.0, momentum=beta, lr=lr, dampening=beta,
+                              nesterov=False, maximize=False, is_first_step=False)
+            return
+        torch._foreach_copy_(slots[0], dW)
+    torch._foreach_add_(W, dW, alpha=-lr)
+
+
+def _adam_kernel(W, dW, v, s, *, dtype, lr, t, beta_1, beta_2, epsilon, epsilon_mode):
+    """Course Adam in torch's fused Adam kernel (``torch._fused_adam_``, as
+    ``torch.optim.Adam(fused=True)``): W ← W − α/(1 − β₁ᵗ)·v / (√s/√(1 −
+    β₂ᵗ) + ε), with its own rounding order."""
+    torch._fused_adam_(
+        W, dW, v, s, [], [torch.tensor(float(t), dtype=torch.float32, device=W[0].device)] * len(W),
+        # α as a Python float (a double): the kernels take a tensor α as
+        # float32 on some devices, which would round a float64 model's α.
+        lr=lr, beta1=beta_1, beta2=beta_2, weight_decay=0.0, eps=epsilon, amsgrad=False, maximize=False,
+    )
+
+
+def _rmsprop_kernel(W, dW, s, *, dtype, lr, t, beta, epsilon, epsilon_mode):
+    """Course RMSProp in torch's fused Adam kernel: with β₁ = 0 its first
+    moment is dW itself, and at a step count past which βᵗ is 0 (the largest
+    float32) both bias corrections are exactly 1, leaving s ← β·s + (1 −
+    β)·dW² and W ← W − α·dW / (√s + ε). The first moment's buffer is the
+    gradient itself: the kernel writes 0·dW + 1·dW, the same values, back
+    (`Updater.apply` makes every gradient contiguous, as the kernels need)."""
+    past_every_power = torch.tensor(torch.finfo(torch.float32).max, device=W[0].device)
+    torch._fused_adam_(W, dW, dW, s, [], [past_every_power] * len(W), lr=lr, beta1=0.0, beta2=beta,
+                       weight_decay=0.0, eps=epsilon, amsgrad=False, maximize=False)
+
+
+def _kernel(rule):
+    """Torch's fused kernel that computes `rule`, or None."""
+    if rule.func in (rules.gradient_descent, rules.momentum):
+        return _sgd_kernel
+    if rule.func is rules.rmsprop and rule.keywords["epsilon_mode"] == rules.COURSE:
+        return _rmsprop_kernel
+    if _course_adam(rule):
+        return _adam_kernel
+    return None
+
+
 class Updater(backends.PerVariableUpdater):
     """Applies the rule (see the module docstring); slots as
     `backends.PerVariableUpdater` lays them out.
 
-    Course Adam (``epsilon_mode="course"``) runs in torch's fused Adam kernel
-    (``torch._fused_adam_``, one pass over W, dW, v and s per variable, as
-    ``torch.optim.Adam(fused=True)``) unless ``fused=False``: it computes
-    the course's W ← W − α/(1 − β₁ᵗ)·v / (√s/√(1 − β₂ᵗ) + ε), with its own
-    rounding order (the verification suite checks it against the course's
-    math like every other path). Everything else, and ``fused=False``, runs
-    the rule of `rules.py` as multi-tensor ops.
+    Every step updates the variables and slots in place, all variables of a
+    dtype and device at once:
+
+    - in torch's fused kernels where one computes the rule, unless
+      ``fused=False``: momentum in ``torch._fused_sgd_`` and gradient descent
+      as one multiply-add pass (`_sgd_kernel`), course RMSProp and course Adam in
+      ``torch._fused_adam_`` (`_rmsprop_kernel`, `_adam_kernel`). They compute the course's update with their own
+      rounding order; the verification suite checks them against the
+      course's math like every other path;
+    - otherwise in the rule's in-place form (`IN_PLACE`): in-place
+      ``torch._foreach_*_`` ops, bit-for-bit the rule's steps.
+
+    A rule with neither runs out of place, as `rules.py` writes it, on
+    `Tensors`. The per-step scalars (α, the step t, the bias corrections) are
+    Python floats: reading α and t costs one device-to-host read each, as
+    Keras's own PyTorch SGD reads its α.
     """
 
     @staticmethod
     def fused_refusal(rule):
-        if _course_adam(rule):
+        if _kernel(rule) is not None:
             return None
-        return "under PyTorch the fused kernel is torch's Adam, which computes course Adam (epsilon_mode='course') only"
+        return ("under PyTorch the fused kernels are torch's SGD and Adam, which compute gradient descent, "
+                "momentum, course RMSProp and course Adam (epsilon_mode='course') only")
 
     def slot_value(self, optimizer, variable, name):
         # A copy: the slot variable's tensor is updated in place by every step.
@@ -143,41 +311,62 @@ class Updater(backends.PerVariableUpdater):
             backends.check_variable_and_gradient(variable, variable.shape)  # floating point
         super().build(optimizer, variables)
 
+    def step_function(self):
+        """How a step runs: a fused kernel, the rule's in-place form, or None
+        (the rule out of place)."""
+        kernel = _kernel(self.rule) if self.fused is not False else None
+        return kernel or IN_PLACE.get(self.rule.func)
+
+    def _groups(self, optimizer, variables):
+        """The variables of a step grouped by dtype and device: a list of
+        (dtype, device, [indices into `variables`], [[slot variables] per
+        slot]), made once per list of variables (the optimizer's own, which
+        it keeps alive: their ids stay theirs)."""
+        key = tuple(map(id, variables))
+        cached = getattr(self, "_cached_groups", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        found = {}
+        for index, variable in enumerate(variables):
+            value = variable.value
+            group = found.setdefault((value.dtype, value.device), ([], [[] for _ in self.slot_names]))
+            group[0].append(index)
+            for k, slot in enumerate(self.slots_of(optimizer, variable)):
+                group[1][k].append(slot)
+        groups = [(dtype, device, indices, slots) for (dtype, device), (indices, slots) in found.items()]
+        self._cached_groups = (key, groups)
+        return groups
+
+    # Run as it is, also inside torch.compile (Keras's jit_compile=True on
+    # PyTorch): the step reads α and t as Python numbers, and the compiler
+    # could not trace torch's fused kernels (measured: no meta kernel for
+    # a tensor learning rate).
+    @torch.compiler.disable
     @torch.no_grad()
     def apply(self, optimizer, gradients, variables, learning_rate):
         tensor_of = _tensor_reader()
-        groups = {}  # (dtype, device) -> [(gradient, W, [slot tensors])]
-        for gradient, variable in zip(gradients, variables):
-            W = tensor_of(variable)
-            if tuple(gradient.shape) != tuple(W.shape):
-                backends.check_variable_and_gradient(variable, tuple(gradient.shape))  # raises
-            slots = [tensor_of(slot) for slot in self.slots_of(optimizer, variable)]
-            groups.setdefault((W.dtype, W.device), []).append((gradient, W, slots))
-        step = optimizer.iterations + 1
-        fused = self.fused is not False and _course_adam(self.rule)
-        for (dtype, device), members in groups.items():
-            W = Tensors(W for _, W, _ in members)
-            dW = Tensors(torch.as_tensor(gradient, device=device).to(dtype) for gradient, _, _ in members)
-            old = [Tensors(slots[k] for _, _, slots in members) for k in range(len(self.slot_names))]
-            lr, t = scalar(learning_rate, device), scalar(step, device)
-            if fused:
-                self._fused_adam(W, dW, *old, lr=lr, t=t)
+        step_function = self.step_function()
+        lr = number(learning_rate, tensor_of)
+        t = number(optimizer.iterations, tensor_of) + 1.0
+        tensors = [tensor_of(variable) for variable in variables]
+        gradients = list(gradients)
+        for i, (gradient, W) in enumerate(zip(gradients, tensors)):
+            if not isinstance(gradient, torch.Tensor) or gradient.dtype != W.dtype or gradient.device != W.device:
+                gradient = gradients[i] = torch.as_tensor(gradient, device=W.device).to(W.dtype)
+            if not gradient.is_contiguous():
+                # torch's fused kernels read a tensor as one contiguous block
+                # (measured: a strided view's update read the wrong elements).
+                gradient = gradients[i] = gradient.contiguous()
+            if gradient.shape != W.shape:
+                backends.check_variable_and_gradient(variables[i], tuple(gradient.shape))  # raises
+        for dtype, device, indices, slot_variables in self._groups(optimizer, variables):
+            W = [tensors[i] for i in indices]
+            dW = [gradients[i] for i in indices]
+            slots = [[tensor_of(slot) for slot in group] for group in slot_variables]
+            if step_function is not None:
+                step_function(W, dW, *slots, dtype=dtype, lr=lr, t=t, **self.rule.keywords)
                 continue
-            new = self.rule(W, dW, *old, lr=lr, t=t, math=Math)
-            for target, value in zip([W, *old], new):
-                torch._foreach_copy_(target.items, value.items)
-
-    # Run as it is, also inside torch.compile (Keras's jit_compile=True on
-    # PyTorch): the compiler could not trace torch's fused Adam (measured
-    # with a tensor learning rate: no meta kernel), and reading α as a
-    # Python float breaks its graph anyway.
-    @torch.compiler.disable
-    def _fused_adam(self, W, dW, v, s, *, lr, t):
-        hyperparameters = self.rule.keywords
-        torch._fused_adam_(
-            W.items, dW.items, v.items, s.items, [], [t.to(torch.float32)] * len(W.items),
-            # α as a Python float (a double): the kernels take a tensor α as
-            # float32 on some devices, which would round a float64 model's α.
-            lr=float(lr), beta1=hyperparameters["beta_1"], beta2=hyperparameters["beta_2"],
-            weight_decay=0.0, eps=hyperparameters["epsilon"], amsgrad=False, maximize=False,
-        )
+            new = self.rule(Tensors(W), Tensors(dW), *map(Tensors, slots), lr=scalar(lr, device),
+                            t=scalar(t, device), math=Math)
+            for target, value in zip([W, *slots], new):
+                torch._foreach_copy_(target, value.items)

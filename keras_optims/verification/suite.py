@@ -52,11 +52,11 @@ def first_failure(report):
 def optimizer_rows(steps, dtype, seed):
     # Each configuration as it runs by default, and with fused=False where
     # that is another path: on TensorFlow the XLA update instead of the fused
-    # CPU kernel (what runs on a GPU), on PyTorch multi-tensor ops instead of
-    # torch's fused Adam kernel.
+    # CPU kernel (what runs on a GPU), on PyTorch in-place multi-tensor ops
+    # instead of torch's fused SGD and Adam kernels.
     for case in registry.CASES:
         yield _row("optimizer", case.id, verify(case.make(), steps, dtype, seed, name=case.id))
-    other_path = {"tensorflow": "XLA", "torch": "multi-tensor ops"}.get(keras.backend.backend())
+    other_path = {"tensorflow": "XLA", "torch": "in-place multi-tensor ops"}.get(keras.backend.backend())
     for case in registry.CASES:
         if other_path is None or case.make()._updater.fused_refusal(case.make()._updater.rule):
             continue
