@@ -1,28 +1,28 @@
-"""Adam on the Keras backend that KERAS_BACKEND names: keras_optims.Adam()
-vs that backend's keras.optimizers.Adam() and the backend's own library
-(optax.adam under jax.jit; torch.optim.Adam(fused=True)), measured in one
-process.
+"""Optimizer steps on the Keras backend that KERAS_BACKEND names: ours vs
+that backend's Keras built-in and the backend's own library, measured in
+one process.
 
-    KERAS_BACKEND=jax python benchmarks/backends.py [--quick] [--repeats N] [--json PATH]
+    KERAS_BACKEND=torch python benchmarks/backends.py [--quick] [--repeats N] [--json PATH]
 
 `benchmarks/bench.py` runs it for JAX and PyTorch and prints its rows.
 
 One optimizer step, milliseconds (median over rounds, the cases
 interleaved, each call started with cold caches: bench.py's
 `time_interleaved`), the way each runs in training:
-- JAX: a `jax.jit` function of the state that applies one step
+- JAX (Adam): a `jax.jit` function of the state that applies one step
   (`optimizer.stateless_apply`, as inside Keras's compiled train step; the
   state donated, as Keras does), and optax's `update` + `apply_updates`
   jitted the same way;
-- PyTorch: `optimizer.apply(grads, variables)` (Keras's eager step) and
-  `torch.optim.Adam(fused=True).step()`.
+- PyTorch (all four optimizers): `optimizer.apply(grads, variables)`
+  (Keras's eager step) and the matching `torch.optim` class's `step()`
+  (`TORCH_PEERS`: SGD fused, with dampening β for momentum; RMSprop
+  foreach; Adam fused).
 Each call ends when the device is done (`block_until_ready`, or a
 one-element read on PyTorch).
 
 Shapes: (a) 4 × (1000, 1000) + (1000,) float32 variables; (b) 100 × (100,
-100) + 100 × (100,) float32, as in bench.py. And `model.fit` steps per
-second on the MLP of bench.py (512-1024-512-10, batch 256), ours vs Keras's
-Adam (bench.py's `fit_benchmark`).
+100) + 100 × (100,) float32, as in bench.py. (`model.fit` on every backend:
+`fit.py`.)
 """
 
 import argparse
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import fit_benchmark, shapes, time_interleaved  # noqa: E402
+from bench import shapes, time_interleaved  # noqa: E402
 
 
 BUILTINS = {  # the nearest Keras built-in, with its defaults
@@ -97,10 +97,23 @@ def jax_cases(variable_shapes, optimizer="Adam"):
     return cases
 
 
+# torch.optim's class for each course optimizer, at its fastest on the
+# device: fused where torch has a fused form (SGD, Adam), else foreach.
+# SGD with dampening β computes the course's momentum (its first step
+# aside: torch starts the buffer at dW).
+TORCH_PEERS = {
+    "GradientDescent": ("torch fused sgd", lambda torch, p: torch.optim.SGD(p, lr=0.01, fused=True)),
+    "Momentum": ("torch fused sgd", lambda torch, p: torch.optim.SGD(p, lr=0.01, momentum=0.9, dampening=0.9,
+                                                                     fused=True)),
+    "RMSProp": ("torch foreach rmsprop", lambda torch, p: torch.optim.RMSprop(p, lr=0.001, alpha=0.9, foreach=True)),
+    "Adam": ("torch fused adam", lambda torch, p: torch.optim.Adam(p, lr=0.001, fused=True)),
+}
+
+
 def torch_cases(variable_shapes, optimizer="Adam"):
     """{case: one step, the device synchronised (a one-element read)}: ours
     and Keras's built-in with `optimizer.apply` (Keras's eager step), and
-    for Adam `torch.optim.Adam(fused=True)`, on Keras's device."""
+    the matching `torch.optim` class (`TORCH_PEERS`), on Keras's device."""
     import keras
     import torch
 
@@ -120,17 +133,19 @@ def torch_cases(variable_shapes, optimizer="Adam"):
         return run
 
     cases = {"ours": keras_case(getattr(keras_optims, optimizer)()), "keras": keras_case(BUILTINS[optimizer](keras))}
-    if optimizer == "Adam":
-        params = [torch.nn.Parameter(torch.as_tensor(w, device=g.device)) for w, g in zip(weights, grads)]
-        for p, g in zip(params, grads):
-            p.grad = g.clone()
-        fused = torch.optim.Adam(params, lr=0.001, fused=True)
+    if optimizer != "RMSProp":  # torch's fused kernels compute the other three: ours without them too
+        cases["ours in-place"] = keras_case(getattr(keras_optims, optimizer)(fused=False))
+    peer, make_peer = TORCH_PEERS[optimizer]
+    params = [torch.nn.Parameter(torch.as_tensor(w, device=g.device)) for w, g in zip(weights, grads)]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    torch_optimizer = make_peer(torch, params)
 
-        def torch_run():
-            fused.step()
-            params[0].view(-1)[0].item()
+    def torch_run():
+        torch_optimizer.step()
+        params[0].view(-1)[0].item()
 
-        cases["torch fused adam"] = torch_run
+    cases[peer] = torch_run
     return cases
 
 
@@ -148,26 +163,25 @@ def main(argv=None):
     make_cases = {"jax": jax_cases, "torch": torch_cases}.get(backend)
     if make_cases is None:
         parser.error(f"runs under KERAS_BACKEND=jax or torch, not {backend!r} (bench.py measures TensorFlow)")
+    # PyTorch: every optimizer against its torch.optim class; JAX: Adam
+    # against optax's.
+    optimizers = ("GradientDescent", "Momentum", "RMSProp", "Adam") if backend == "torch" else ("Adam",)
     rows = []
-    for shape_name in ("a", "b"):
-        ms = {k: v * 1e3 for k, v in time_interleaved(make_cases(shapes(shape_name, args.quick)), repeats).items()}
-        peer = next(k for k in ms if k not in ("ours", "keras"))
-        rows.append({
-            "backend": backend, "shape": shape_name, "ms": ms, "peer": peer,
-            "keras_over_ours": ms["keras"] / ms["ours"], "ours_over_peer": ms["ours"] / ms[peer],
-        })
-    fit = fit_benchmark(args.quick, repeats)
-    rates = fit["steps_per_second"]
-    for row in rows:
-        print(
-            f"{backend:<6} {row['shape']:<5} ours {row['ms']['ours']:8.2f} ms  keras {row['ms']['keras']:8.2f} ms  "
-            f"{row['peer']} {row['ms'][row['peer']]:8.2f} ms  keras/ours {row['keras_over_ours']:5.2f}×  "
-            f"ours/{row['peer'].split()[0]} {row['ours_over_peer']:5.2f}×"
-        )
-    print(f"{backend:<6} fit   ours {rates['ours']:.1f} steps/s  keras {rates['keras']:.1f} steps/s  "
-          f"ours/keras {fit['ours_over_keras']:.2f}×")
+    for optimizer in optimizers:
+        for shape_name in ("a", "b"):
+            cases = make_cases(shapes(shape_name, args.quick), optimizer)
+            ms = {k: v * 1e3 for k, v in time_interleaved(cases, repeats).items()}
+            peer = next(k for k in ms if k not in ("ours", "keras", "ours in-place"))
+            rows.append({
+                "backend": backend, "optimizer": optimizer, "shape": shape_name, "ms": ms, "peer": peer,
+                "keras_over_ours": ms["keras"] / ms["ours"], "ours_over_peer": ms["ours"] / ms[peer],
+            })
+            print(f"{backend:<6} {optimizer:<15} {shape_name:<2} ours {ms['ours']:8.2f} ms  keras {ms['keras']:8.2f} ms  "
+                  f"{peer} {ms[peer]:8.2f} ms  keras/ours {ms['keras'] / ms['ours']:5.2f}×  "
+                  f"ours/{peer.split()[0]} {ms['ours'] / ms[peer]:5.2f}×"
+                  + (f"  in-place {ms['ours in-place']:8.2f} ms" if "ours in-place" in ms else ""), flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps({"backend": backend, "repeats": repeats, "steps": rows, "fit": fit}, indent=2))
+        Path(args.json).write_text(json.dumps({"backend": backend, "repeats": repeats, "steps": rows}, indent=2))
     return 0
 
 

@@ -1,12 +1,16 @@
-"""Optimizer step speed and memory: keras_optims vs Keras's built-ins, torch
-and the memory-bandwidth floor, measured in one process.
+"""Optimizer speed and memory: keras_optims vs Keras's built-ins, torch and
+the memory-bandwidth floor.
 
-    python benchmarks/bench.py [--quick] [--repeats N] [--json PATH]
+    python benchmarks/bench.py [--quick] [--repeats N] [--rounds N] [--json PATH]
 
-Runs under the TensorFlow backend; then `backends.py` in a new process per
-backend (JAX, PyTorch, where installed) for their Adam rows.
+First `model.fit` on every backend (`fit.py`, in processes of its own: the
+course's network, README's model, a ~1M-parameter MLP and an Embedding
+model, float32 and float64, each optimizer against its nearest Keras
+built-in): what a user feels. Then optimizer steps under the TensorFlow
+backend, in this process; then `backends.py` in a new process per backend
+(JAX: Adam against optax; PyTorch: every optimizer against torch.optim).
 
-Prints a table and writes JSON (default benchmarks/results/latest.json).
+Prints the tables and writes JSON (default benchmarks/results/latest.json).
 Every case is timed in the same run, interleaved (one call of each case per
 round; the TensorFlow cases, then torch's, then the floor, so that one
 library's idle threads do not slow another's), and reported as the median
@@ -301,39 +305,44 @@ def step_benchmark(shape_name, quick, repeats):
     return rows, floor.kind
 
 
-def fit_benchmark(quick, repeats):
-    """model.fit steps per second of an MLP (512-1024-512-10, ≈1.06M
-    parameters, batch 256): keras_optims.Adam() vs keras.optimizers.Adam()."""
-    import keras
+def fit_tables(quick, rounds):
+    """The rows of `fit.py` on every backend whose package is installed,
+    each in new processes with KERAS_BACKEND set: TensorFlow, JAX (float64
+    in a process of its own with JAX_ENABLE_X64=1, float32 without, as a
+    float32 user runs it), PyTorch. {"machine": …, "rows": [...]}."""
+    runs = [("tensorflow", ["float32", "float64"], {}), ("jax", ["float32"], {"JAX_ENABLE_X64": "0"}),
+            ("jax", ["float64"], {"JAX_ENABLE_X64": "1"}), ("torch", ["float32", "float64"], {})]
+    machine, found = {}, []
+    for backend, dtypes, env in runs:
+        if importlib.util.find_spec(backend) is None:
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "fit.json"
+            command = [sys.executable, str(Path(__file__).with_name("fit.py")), "--json", str(out),
+                       *(["--quick"] if quick else []), *(["--rounds", str(rounds)] if rounds else []),
+                       *(arg for dtype in dtypes for arg in ("--dtype", dtype))]
+            done = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": backend, **env},
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"benchmarks/fit.py under {backend} failed:\n{done.stderr[-2000:]}")
+            result = json.loads(out.read_text())
+        machine[backend] = result["machine"]["versions"]
+        found += [{"backend": backend, **row} for row in result["rows"]]
+    return {"versions": machine, "rows": found}
 
-    import keras_optims
 
-    rng = np.random.default_rng(0)
-    width = 16 if quick else 1024
-    steps = 4 if quick else 40
-    X = rng.standard_normal((256 * steps, 512)).astype("float32")
-    y = X[:, :10].copy()
-
-    def model(make):
-        keras.utils.set_random_seed(0)
-        net = keras.Sequential([
-            keras.Input((512,)), keras.layers.Dense(width, activation="relu"),
-            keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10),
-        ])
-        net.compile(optimizer=make(), loss="mse")
-        net.fit(X[:512], y[:512], batch_size=256, epochs=1, verbose=0)  # trace and compile
-        return net
-
-    nets = {"ours": model(keras_optims.Adam), "keras": model(keras.optimizers.Adam)}
-    samples = {k: [] for k in nets}
-    for _ in range(max(repeats // 10, 2)):
-        for name, net in nets.items():
-            start = time.perf_counter()
-            net.fit(X, y, batch_size=256, epochs=1, verbose=0)
-            samples[name].append(steps / (time.perf_counter() - start))
-    rates = {k: statistics.median(v) for k, v in samples.items()}
-    params = nets["ours"].count_params()
-    return {"parameters": params, "steps_per_second": rates, "ours_over_keras": rates["ours"] / rates["keras"]}
+def format_fit(fit):
+    """The fit table: one line per backend, model, dtype and optimizer."""
+    lines = ["model.fit, steps per second (median of interleaved rounds), ours vs the nearest Keras built-in",
+             f"{'backend':<10} {'model':<9} {'dtype':<7} {'optimizer':<15} {'ours':>8} {'keras':>8} "
+             f"{'ours/keras':>10} {'per round':>12}"]
+    for r in fit["rows"]:
+        rates, spread = r["steps_per_second"], r["round_ratios"]
+        lines.append(f"{r['backend']:<10} {r['model']:<9} {r['dtype']:<7} {r['optimizer']:<15} {rates['ours']:>8.1f} "
+                     f"{rates['keras']:>8.1f} {r['ours_over_keras']:>9.2f}× {spread['min']:>5.2f}–{spread['max']:.2f}×")
+    for backend, versions in fit["versions"].items():
+        lines.append(f"{backend}: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    return "\n".join(lines)
 
 
 def other_backends(quick, repeats):
@@ -355,38 +364,34 @@ def other_backends(quick, repeats):
     return results
 
 
-def format_backends(tensorflow_rows, tensorflow_fit, others):
-    """One table of Adam per backend: ours, Keras's Adam, the peer."""
+def format_backends(tensorflow_rows, others):
+    """One table of optimizer steps per backend: ours, Keras's built-in, the
+    peer library (TensorFlow: Adam against torch's fused Adam)."""
     lines = [
         "",
-        f"{'backend':<10} {'shape':<5} {'ours ms':>8} {'keras ms':>9} {'peer':<17} {'peer ms':>8} {'keras/ours':>10} {'ours/peer':>9}",
+        f"{'backend':<10} {'optimizer':<15} {'shape':<5} {'ours ms':>8} {'keras ms':>9} {'peer':<21} {'peer ms':>8} "
+        f"{'keras/ours':>10} {'ours/peer':>9}",
     ]
     for r in tensorflow_rows:
         if r["optimizer"] == "Adam":
             ms = r["ms"]
             peer = ms.get("torch fused")
             lines.append(
-                f"{'tensorflow':<10} {r['shape']:<5} {ms['ours']:>8.2f} {ms['keras']:>9.2f} {'torch fused adam':<17} "
-                f"{peer if peer is not None else float('nan'):>8.2f} {r['keras_over_ours']:>9.2f}× "
-                f"{(ms['ours'] / peer if peer else float('nan')):>8.2f}×"
+                f"{'tensorflow':<10} {'Adam':<15} {r['shape']:<5} {ms['ours']:>8.2f} {ms['keras']:>9.2f} "
+                f"{'torch fused adam':<21} {peer if peer is not None else float('nan'):>8.2f} "
+                f"{r['keras_over_ours']:>9.2f}× {(ms['ours'] / peer if peer else float('nan')):>8.2f}×"
             )
     for result in others:
         for r in result["steps"]:
             ms = r["ms"]
             lines.append(
-                f"{r['backend']:<10} {r['shape']:<5} {ms['ours']:>8.2f} {ms['keras']:>9.2f} {r['peer']:<17} "
-                f"{ms[r['peer']]:>8.2f} {r['keras_over_ours']:>9.2f}× {r['ours_over_peer']:>8.2f}×"
+                f"{r['backend']:<10} {r['optimizer']:<15} {r['shape']:<5} {ms['ours']:>8.2f} {ms['keras']:>9.2f} "
+                f"{r['peer']:<21} {ms[r['peer']]:>8.2f} {r['keras_over_ours']:>9.2f}× {r['ours_over_peer']:>8.2f}×"
             )
-    lines.append("")
-    fits = [("tensorflow", tensorflow_fit)] + [(result["backend"], result["fit"]) for result in others]
-    for backend, fit in fits:
-        rates = fit["steps_per_second"]
-        lines.append(f"{backend:<10} model.fit: ours {rates['ours']:.1f} steps/s, keras {rates['keras']:.1f} steps/s, "
-                     f"ours/keras {fit['ours_over_keras']:.2f}×")
     return "\n".join(lines)
 
 
-def format_table(rows, fit, floor_kind):
+def format_table(rows, floor_kind):
     lines = [
         f"floor: {floor_kind}",
         "",
@@ -405,12 +410,6 @@ def format_table(rows, fit, floor_kind):
             f"{r['ours_over_floor']:>9.2f}× {fmt(ms['ours/10']):>7} {fmt(ms['keras/10']):>8} "
             f"{r['keras_over_ours_10_steps_per_call']:>7.2f}× {state['ours']:>7.0f}× / {state['keras']:.0f}×"
         )
-    rates = fit["steps_per_second"]
-    lines += [
-        "",
-        f"model.fit, MLP of {fit['parameters']:,} parameters, batch 256: ours {rates['ours']:.1f} steps/s, "
-        f"keras {rates['keras']:.1f} steps/s, ours/keras {fit['ours_over_keras']:.2f}×",
-    ]
     return "\n".join(lines)
 
 
@@ -418,11 +417,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats (a smoke test)")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds per case (default 40; 5 with --quick)")
+    parser.add_argument("--rounds", type=int, default=None, help="fit.py's interleaved rounds (default 7; 1 with --quick)")
     parser.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "latest.json"))
     args = parser.parse_args(argv)
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds must be >= 1")
     repeats = args.repeats or (5 if args.quick else 40)
     if repeats < 1:
         parser.error("--repeats must be >= 1")
+
+    # model.fit on every backend first, each in processes of its own, before
+    # this one has imported anything: what a user feels, on a quiet machine.
+    fit = fit_tables(args.quick, args.rounds)
+    print(format_fit(fit), flush=True)
 
     import tensorflow as tf
 
@@ -431,7 +438,6 @@ def main(argv=None):
     for shape_name in ("a", "b"):
         shape_rows, floor_kind = step_benchmark(shape_name, args.quick, repeats)
         rows += shape_rows
-    fit = fit_benchmark(args.quick, repeats)
     torch_rows = against_torch(args.quick, repeats) if importlib.util.find_spec("torch") else []
     from keras_optims import native
 
@@ -444,10 +450,10 @@ def main(argv=None):
         "devices": [d.device_type for d in tf.config.list_physical_devices()],
         "fused_kernel_isa": isa,
     }
-    print(format_table(rows, fit, floor_kind), flush=True)
+    print("\n" + format_table(rows, floor_kind), flush=True)
     print(format_against_torch(torch_rows, isa), flush=True)
     others = other_backends(args.quick, repeats)
-    print(format_backends(rows, fit, others))
+    print(format_backends(rows, others))
     payload = {"machine": machine, "repeats": repeats, "quick": args.quick, "floor": floor_kind,
                "steps": rows, "fit": fit, "against_torch": torch_rows, "backends": others}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """The benchmark script runs (tiny sizes; no timing is asserted)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,14 @@ def test_benchmark_smoke(tmp_path):
     for row in payload["steps"]:
         assert row["ms"]["ours"] > 0 and row["ms"]["floor"] > 0
         assert row["state_bytes_per_parameter_byte"]["ours"] == {"GradientDescent": 0, "Momentum": 1, "RMSProp": 1, "Adam": 2}[row["optimizer"]]
-    assert payload["fit"]["steps_per_second"]["ours"] > 0
+    # model.fit on every backend, float32 and float64, each optimizer against its built-in.
+    fit = payload["fit"]["rows"]
+    assert {(r["backend"], r["dtype"], r["optimizer"]) for r in fit} == {
+        (b, d, o) for b in ("tensorflow", "jax", "torch") for d in ("float32", "float64")
+        for o in ("GradientDescent", "Momentum", "RMSProp", "Adam")}
+    assert all(r["steps_per_second"]["ours"] > 0 and r["ours_over_keras"] > 0 for r in fit)
+    assert set(payload["fit"]["versions"]) == {"tensorflow", "jax", "torch"}
+    assert done.stdout.index("model.fit, steps per second") < done.stdout.index("keras/ours")  # the fit table first
     assert "keras/ours" in done.stdout
     # Ours against torch, warm and cold, and the fused kernel's instruction set.
     assert payload["machine"]["fused_kernel_isa"] in ("avx512", "avx2", "sse2", "neon", "baseline")
@@ -31,9 +39,44 @@ def test_benchmark_smoke(tmp_path):
                        for c in ("warm", "cold")}
     assert all(r["ms"]["ours"] > 0 and r["ours_over_peer"] > 0 for r in payload["against_torch"])
     # Adam on the other backends, with each one's peer library.
-    peers = {result["backend"]: {row["peer"] for row in result["steps"]} for result in payload["backends"]}
-    assert peers == {"jax": {"optax adam"}, "torch": {"torch fused adam"}}
+    # Adam against optax on JAX; every optimizer against its torch.optim class on PyTorch.
+    peers = {result["backend"]: {(row["optimizer"], row["peer"]) for row in result["steps"]}
+             for result in payload["backends"]}
+    assert peers == {"jax": {("Adam", "optax adam")},
+                     "torch": {("GradientDescent", "torch fused sgd"), ("Momentum", "torch fused sgd"),
+                               ("RMSProp", "torch foreach rmsprop"), ("Adam", "torch fused adam")}}
     for result in payload["backends"]:
         assert {row["shape"] for row in result["steps"]} == {"a", "b"}
         assert all(row["ms"]["ours"] > 0 and row["ms"]["keras"] > 0 for row in result["steps"])
-        assert result["fit"]["steps_per_second"]["ours"] > 0
+
+
+def test_every_fit_model_trains_with_every_optimizer(tmp_path):
+    """benchmarks/fit.py's four models (the smoke test above runs README's
+    only), under JAX, the quickest to start: a row each, with both sides
+    timed."""
+    out = tmp_path / "fit.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH.with_name("fit.py")), "--quick", "--dtype", "float32", "--json", str(out),
+         *(arg for model in ("course", "readme", "mlp-1m", "embedding") for arg in ("--model", model))],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "KERAS_BACKEND": "jax"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    payload = json.loads(out.read_text())
+    assert {(r["model"], r["optimizer"]) for r in payload["rows"]} == {
+        (m, o) for m in ("course", "readme", "mlp-1m", "embedding") for o in ("GradientDescent", "Momentum", "RMSProp", "Adam")}
+    assert all(min(r["steps_per_second"].values()) > 0 for r in payload["rows"])
+    assert payload["machine"]["versions"]["jax"] and payload["machine"]["backend"] == "jax"
+
+
+def test_the_tensorflow_call_profile_runs(tmp_path):
+    """benchmarks/tf_call.py: the step, ten steps per call, the empty call,
+    torch's fused Adam, and fit with steps_per_execution and jit_compile."""
+    out = tmp_path / "calls.json"
+    done = subprocess.run([sys.executable, str(BENCH.with_name("tf_call.py")), "--quick", "--repeats", "1",
+                           "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    payload = json.loads(out.read_text())
+    for shape in ("a", "b"):
+        assert {"step", "step/10", "empty call", "torch fused adam"} <= set(payload["steps"][shape])
+        assert all(ms > 0 for ms in payload["steps"][shape].values())
+    assert set(payload["fit"]) == {"fit", "fit, steps_per_execution=10", "fit, jit_compile=True"}
