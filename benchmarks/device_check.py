@@ -65,8 +65,10 @@ def environment(backend, device):
 
 
 def step_cases(backend, optimizer, variable_shapes):
-    """{case: one step}: ours, Keras's built-in and, for Adam, the backend's
-    own library (benchmarks/backends.py), and the floor: one copy moving the
+    """{case: one step}: ours, Keras's built-in and the backend's own
+    library (benchmarks/backends.py: optax's Adam under JAX, every
+    optimizer's torch.optim class under PyTorch, and ours with fused=False
+    there), and the floor: one copy moving the
     step's bytes (half of them read, half written)."""
     import keras
     import numpy as np
@@ -109,7 +111,7 @@ def child(args):
         for optimizer in OPTIMIZERS:
             cases, parameters = step_cases(backend, optimizer, variable_shapes)
             ms = {k: v * 1e3 for k, v in time_interleaved(cases, args.repeats).items()}
-            peer = next((k for k in ms if k not in ("ours", "keras", "floor")), None)
+            peer = next((k for k in ms if k not in ("ours", "ours in-place", "keras", "floor")), None)
             rows.append({
                 "backend": backend, "shape": shape_name, "parameters": parameters, "optimizer": optimizer,
                 "ms": ms, "peer": peer, "keras_over_ours": ms["keras"] / ms["ours"],

@@ -41,7 +41,9 @@ def test_quick_cpu_run_verifies_and_times_both_backends_without_tensorflow(tmp_p
     for run in report["verification"]:
         assert run["passed"] and run["counts"]["FAIL"] == 0 and run["counts"]["PASS"] > 50, run["counts"]
         assert run["device"]["kind"] == "cpu"
-    peers = {"jax": "optax adam", "torch": "torch fused adam"}
+    peers = {("jax", "Adam"): "optax adam", ("torch", "Adam"): "torch fused adam",
+             ("torch", "RMSProp"): "torch foreach rmsprop", ("torch", "Momentum"): "torch fused sgd",
+             ("torch", "GradientDescent"): "torch fused sgd"}
     for bench in report["benchmarks"]:
         assert bench["device"]["kind"] == "cpu"
         rows = bench["rows"]
@@ -50,7 +52,7 @@ def test_quick_cpu_run_verifies_and_times_both_backends_without_tensorflow(tmp_p
         }
         for row in rows:
             assert row["ms"]["ours"] > 0 and row["ms"]["keras"] > 0 and row["ms"]["floor"] > 0
-            assert row["peer"] == (peers[bench["backend"]] if row["optimizer"] == "Adam" else None)
+            assert row["peer"] == peers.get((bench["backend"], row["optimizer"]))
     markdown = (out / "device_check.md").read_text()
     assert "| jax | a |" in markdown and "| torch | large |" in markdown
     assert "verification" in done.stdout and "device_check: passed" in done.stdout
