@@ -129,10 +129,7 @@ class Numbers:
     as Python floats (doubles, as float64 tensors would hold them)."""
 
     sqrt = staticmethod(math.sqrt)
-
-    @staticmethod
-    def one_minus_power(beta, t):
-        return 1.0 - beta**t
+    one_minus_power = Math.one_minus_power  # 1 − βᵗ: the same expression for floats and tensors
 
 
 def rounded(x, dtype):
