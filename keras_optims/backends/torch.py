@@ -98,11 +98,9 @@ class Math:
 
 
 def scalar(value, device):
-    """A learning rate or step as a 0-d float64 tensor on `device`."""
-    if isinstance(value, (int, float)):
-        return torch.tensor(float(value), dtype=torch.float64, device=device)
-    value = getattr(value, "value", value)
-    return torch.as_tensor(value).to(dtype=torch.float64, device=device)
+    """A learning rate or step (a Python number: `number` reads them) as a
+    0-d float64 tensor on `device`, for a rule run out of place."""
+    return torch.tensor(float(value), dtype=torch.float64, device=device)
 
 
 def _tensor_reader():
