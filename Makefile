@@ -36,8 +36,9 @@ demo: $(STAMP)
 # foreground, BESIDE one after the other beside it, each run with its own
 # temporary folder; the side lane's logs follow (and stay in .test-logs/).
 # CI, whose PyTorch run is the longest with the assignment's 5000 epochs,
-# runs `make test BESIDE=torch AFTER=jax`.
-PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# runs `make test BESIDE=torch AFTER=jax`. Each lane ends with its ten
+# slowest tests, to see where the time goes.
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --durations=10
 BESIDE ?= jax torch
 AFTER ?=
 

@@ -276,7 +276,7 @@ def test_whole_suite_passes_quickly_and_writes_json(tmp_path, capsys):
     assert status == 0, out
     payload = json.loads(path.read_text())
     assert payload["passed"] and payload["counts"]["FAIL"] == 0
-    # 15–60 s on a quiet 2-core machine (docs/verification.md); make test
+    # 15–70 s on a quiet 2-core machine (docs/verification.md); make test
     # runs another backend's tests beside it.
     assert payload["seconds"] < 90
     backend = keras.backend.backend()
