@@ -86,7 +86,9 @@ def test_the_kernel_runs_with_the_widest_instruction_set_the_cpu_has():
 def test_every_narrower_instruction_set_gives_the_same_bits(isa):
     """One library holds the loops for every x86-64 vector width and picks
     one at load; KERAS_OPTIMS_ISA asks for a narrower one. Each gives the
-    TensorFlow-ops steps bit for bit, like the widest (the test above)."""
+    TensorFlow-ops steps bit for bit, like the widest (the test above).
+    With four intra-op threads: `make test` runs each lane on one, and the
+    kernel's pieces then run one after another; here on several threads."""
     order = ["sse2", "avx2", "avx512"]
     widest = widest_isa()
     if widest is None or order.index(isa) >= order.index(widest):
@@ -95,7 +97,7 @@ def test_every_narrower_instruction_set_gives_the_same_bits(isa):
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
          f"{__file__}::test_fused_kernel_gives_the_tensorflow_ops_steps_bit_for_bit"],
         capture_output=True, text=True, timeout=600, cwd=os.path.dirname(__file__),
-        env={**os.environ, "KERAS_OPTIMS_ISA": isa, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env={**os.environ, "KERAS_OPTIMS_ISA": isa, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTRAOP_THREADS": "4"},
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert f"{2 * len(CASES)} passed" in done.stdout

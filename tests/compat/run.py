@@ -299,6 +299,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, not {args.jobs}")
+    # Each job gets its share of the cores (the Makefile's lanes likewise):
+    # PyTorch's and TensorFlow's thread pools, each sized to the machine,
+    # would otherwise spin against the other job's. A value set is kept.
+    share = str(max(1, (os.cpu_count() or 1) // args.jobs))
+    for variable in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        os.environ.setdefault(variable, share)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
