@@ -30,13 +30,26 @@ if BACKEND == "tensorflow":
     )
 
 
+# Tests that start every backend in processes of their own (marked `once`)
+# run in one backend's run only: the one KERAS_OPTIMS_ONCE names, by
+# default TensorFlow's. `make test` puts them in its side lane, which is
+# otherwise the lighter one.
+ONCE = os.environ.get("KERAS_OPTIMS_ONCE", "tensorflow")
+if ONCE not in ("tensorflow", "jax", "torch"):
+    raise pytest.UsageError(
+        f"KERAS_OPTIMS_ONCE must be one of 'tensorflow', 'jax', 'torch'. Received: KERAS_OPTIMS_ONCE={ONCE!r}"
+    )
+
+
 def pytest_collection_modifyitems(config, items):
-    if BACKEND == "tensorflow":
-        return
-    skip = pytest.mark.skip(reason=f"TensorFlow backend only (running under {BACKEND})")
+    only_tensorflow = pytest.mark.skip(reason=f"TensorFlow backend only (running under {BACKEND})")
+    elsewhere = pytest.mark.skip(reason=f"starts every backend itself: runs under KERAS_OPTIMS_ONCE={ONCE}")
     for item in items:
-        if item.get_closest_marker("tensorflow"):  # the marker, not a parameter id that says "tensorflow"
-            item.add_marker(skip)
+        # The markers, not a parameter id that says "tensorflow".
+        if BACKEND != "tensorflow" and item.get_closest_marker("tensorflow"):
+            item.add_marker(only_tensorflow)
+        elif BACKEND != ONCE and item.get_closest_marker("once"):
+            item.add_marker(elsewhere)
 
 
 def pytest_report_header(config):
@@ -98,7 +111,6 @@ def optimizers(request):
 
 # Modules about TensorFlow alone, not collected under the other backends.
 TENSORFLOW_MODULES = [
-    "test_benchmarks.py",  # benchmarks/bench.py times the TensorFlow paths
     "test_examples.py",
     "test_native.py",
     "test_native_trust.py",

@@ -6,14 +6,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Each script runs in processes of its own, on the backends it names.
+pytestmark = pytest.mark.once
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+TENSORFLOW = {**os.environ, "KERAS_BACKEND": "tensorflow"}  # bench.py and tf_call.py time TensorFlow's paths
 
 
 def test_benchmark_smoke(tmp_path):
     out = tmp_path / "result.json"
     done = subprocess.run(
         [sys.executable, str(BENCH), "--quick", "--repeats", "1", "--json", str(out)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, env=TENSORFLOW,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     payload = json.loads(out.read_text())
@@ -73,7 +79,7 @@ def test_the_tensorflow_call_profile_runs(tmp_path):
     torch's fused Adam, and fit with steps_per_execution and jit_compile."""
     out = tmp_path / "calls.json"
     done = subprocess.run([sys.executable, str(BENCH.with_name("tf_call.py")), "--quick", "--repeats", "1",
-                           "--json", str(out)], capture_output=True, text=True, timeout=600)
+                           "--json", str(out)], capture_output=True, text=True, timeout=600, env=TENSORFLOW)
     assert done.returncode == 0, done.stderr[-3000:]
     payload = json.loads(out.read_text())
     for shape in ("a", "b"):

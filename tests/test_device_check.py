@@ -28,7 +28,7 @@ def run_check(tmp_path, *args):
     return subprocess.run([sys.executable, str(CHECK), *args], capture_output=True, text=True, timeout=600, env=env)
 
 
-@pytest.mark.tensorflow  # starts its own JAX and PyTorch processes; once is enough
+@pytest.mark.once  # starts its own JAX and PyTorch processes
 @requires("jax", "torch")
 def test_quick_cpu_run_verifies_and_times_both_backends_without_tensorflow(tmp_path):
     out = tmp_path / "out"
@@ -58,7 +58,7 @@ def test_quick_cpu_run_verifies_and_times_both_backends_without_tensorflow(tmp_p
     assert "verification" in done.stdout and "device_check: passed" in done.stdout
 
 
-@pytest.mark.tensorflow
+@pytest.mark.once
 @requires("jax", "torch")
 def test_gpu_requested_without_a_gpu_fails_clearly(tmp_path):
     done = run_check(tmp_path, "--device", "gpu", "--out", str(tmp_path / "out"))

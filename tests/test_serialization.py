@@ -117,7 +117,7 @@ def run_on(backend, *args):
     assert done.returncode == 0, f"{backend}: {done.stderr[-3000:]}"
 
 
-@pytest.mark.tensorflow  # starts every backend itself, so it runs once, in the TensorFlow run
+@pytest.mark.once
 @requires(*EVERY_BACKEND)
 def test_saved_under_each_backend_loads_under_every_other(tmp_path):
     """3 × 3: a `.keras` file saved under each backend loads under each

@@ -360,7 +360,7 @@ def test_cli_float32_run(capsys):
     assert "dtype float32, 120 steps" in capsys.readouterr().out
 
 
-@pytest.mark.tensorflow  # starts every backend itself; once is enough
+@pytest.mark.once
 @requires(*EVERY_BACKEND)
 def test_cli_runs_each_backend_in_its_own_process(tmp_path):
     """--backend all: one run per backend, each naming its backend; their JSON
@@ -389,7 +389,8 @@ def test_cli_runs_each_backend_in_its_own_process(tmp_path):
     assert summary.read_text().count("### keras_optims.verification on ") == 3
 
 
-@pytest.mark.tensorflow
+@pytest.mark.once  # starts every backend itself
+@requires(*EVERY_BACKEND)
 def test_cli_shows_no_native_tensorflow_log_lines_unless_asked(tmp_path):
     """What a newcomer sees first: the table, not TensorFlow's start-up lines
     (CUDA probing, XLA service, "Compiled cluster"), unless the user chose a

@@ -1,0 +1,84 @@
+"""How `make test` runs the suite: two lanes side by side, each on its share
+of the cores, and the tests that start every backend themselves (marked
+`once`) in exactly one backend's run (the Makefile, tests/conftest.py)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+import conftest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def recipe(*arguments):
+    """What `make test` would run (`make -n`), with these variables."""
+    done = subprocess.run(["make", "-n", "-B", "test", *arguments], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={k: v for k, v in os.environ.items() if k != "MAKEFLAGS"})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.tensorflow  # reads the Makefile: once is enough
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("arguments, once", [((), "torch"), (("BESIDE=torch", "AFTER=jax"), "torch"),
+                                             (("BESIDE=",), "tensorflow")], ids=["default", "ci", "one lane"])
+def test_the_once_tests_run_in_one_of_the_lanes_and_each_lane_on_its_share(arguments, once):
+    text = recipe(*arguments)
+    lanes = [set(loop.split(";")[0].split()) for loop in text.split("for backend in ")[1:]
+             if "-m pytest" in loop.split("done")[0]]
+    assert len(lanes) == 2 and set.union(*lanes) <= {"tensorflow", "jax", "torch"}
+    assert "tensorflow" in lanes[1]  # the foreground lane
+    assert set(re.findall(r"KERAS_OPTIMS_ONCE=(\w+)", text)) == {once}
+    assert once in set.union(*lanes)
+    threads = {1 if (os.cpu_count() or 1) < 4 else (os.cpu_count() or 1) // 2}
+    for variable in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        found = re.findall(rf"{variable}=\$\{{{variable}:-(\d+)\}}", text)
+        assert len(found) == 2 and set(map(int, found)) == threads, (variable, found)
+
+
+def collected(backend, once):
+    """Which of three fake items the collection hook leaves unskipped when
+    running under `backend` with KERAS_OPTIMS_ONCE=`once`."""
+    class Item:
+        def __init__(self, name, marker=None):
+            self.name, self.marker, self.skipped = name, marker, False
+
+        def get_closest_marker(self, name):
+            return types.SimpleNamespace(name=name) if name == self.marker else None
+
+        def add_marker(self, marker):
+            self.skipped = True
+
+    items = [Item("plain"), Item("tensorflow only", "tensorflow"), Item("once", "once")]
+    saved = conftest.BACKEND, conftest.ONCE
+    conftest.BACKEND, conftest.ONCE = backend, once
+    try:
+        conftest.pytest_collection_modifyitems(None, items)
+    finally:
+        conftest.BACKEND, conftest.ONCE = saved
+    return {item.name for item in items if not item.skipped}
+
+
+@pytest.mark.tensorflow
+def test_once_tests_run_under_the_chosen_backend_only():
+    assert collected("torch", "torch") == {"plain", "once"}
+    assert collected("jax", "torch") == {"plain"}
+    assert collected("tensorflow", "torch") == {"plain", "tensorflow only"}
+    assert collected("tensorflow", "tensorflow") == {"plain", "tensorflow only", "once"}
+
+
+@pytest.mark.tensorflow
+def test_an_unknown_once_backend_is_refused_by_name():
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q",
+                           str(ROOT / "tests" / "test_hyperparameters.py")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "KERAS_OPTIMS_ONCE": "numpy"})
+    assert done.returncode != 0
+    assert "KERAS_OPTIMS_ONCE must be one of 'tensorflow', 'jax', 'torch'. Received: KERAS_OPTIMS_ONCE='numpy'" in (
+        done.stdout + done.stderr)
