@@ -11,6 +11,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 import keras_optims
+from support import requires
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
@@ -165,3 +166,28 @@ def test_the_compat_runner_reads_every_configuration_and_its_tests_exist():
         wheel_requirement = Requirement(runner.requirements(config, "keras_optims")[0])
         assert wheel_requirement.extras == {config["backend"], "test"}, config["name"]
     assert runner.LIBRARIES.keys() == set(BACKEND_EXTRAS)  # the stray-backend check knows every backend
+
+
+@requires("tensorflow", "jax", "torch")  # make test's environment, with every backend
+def test_a_configuration_runs_fewer_tests_only_where_make_test_runs_them_all_on_its_releases():
+    """tests/compat/matrix.toml gives tensorflow-newest and jax-newest fewer
+    tests than the whole selection because `make test` runs every test on
+    the same releases; that holds while this environment's releases are the
+    ones they pin (a pin moved, or a capped range widened, ends it)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compat_run", ROOT / "tests" / "compat" / "run.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    defaults = tomllib.loads((ROOT / "tests" / "compat" / "matrix.toml").read_text())["defaults"]
+    reduced = []
+    for config in runner.load_matrix():
+        whole = defaults["tensorflow_tests"] if config["backend"] == "tensorflow" else ["tests"]
+        if config["tests"] == whole:
+            continue
+        reduced.append(config["name"])
+        for pin in map(Requirement, config["pins"]):
+            installed = importlib.metadata.version(pin.name)
+            assert pin.specifier.contains(installed), (
+                f"{config['name']} pins {pin} but make test runs {pin.name} {installed}: give it the whole selection")
+    assert reduced == ["tensorflow-newest", "jax-newest"]
