@@ -149,14 +149,20 @@ def test_the_core_install_is_keras_and_numpy_and_each_backend_an_extra():
     assert {Requirement(r).name for r in extras["torch"]} == {"torch"}
 
 
-def test_the_compat_runner_reads_every_configuration_and_its_tests_exist():
-    """Each configuration of make test-compat runs tests that exist (a
-    renamed module would otherwise drop out of the matrix unnoticed)."""
+def compat_runner():
+    """tests/compat/run.py, imported."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("compat_run", ROOT / "tests" / "compat" / "run.py")
     runner = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(runner)
+    return runner
+
+
+def test_the_compat_runner_reads_every_configuration_and_its_tests_exist():
+    """Each configuration of make test-compat runs tests that exist (a
+    renamed module would otherwise drop out of the matrix unnoticed)."""
+    runner = compat_runner()
     configs = runner.load_matrix()
     assert [c["name"] for c in configs] == [c["name"] for c in matrix()]
     for config in configs:
@@ -174,11 +180,7 @@ def test_a_configuration_runs_fewer_tests_only_where_make_test_runs_them_all_on_
     tests than the whole selection because `make test` runs every test on
     the same releases; that holds while this environment's releases are the
     ones they pin (a pin moved, or a capped range widened, ends it)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("compat_run", ROOT / "tests" / "compat" / "run.py")
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
+    runner = compat_runner()
     defaults = tomllib.loads((ROOT / "tests" / "compat" / "matrix.toml").read_text())["defaults"]
     reduced = []
     for config in runner.load_matrix():
