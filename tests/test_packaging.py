@@ -181,11 +181,9 @@ def test_a_configuration_runs_fewer_tests_only_where_make_test_runs_them_all_on_
     the same releases; that holds while this environment's releases are the
     ones they pin (a pin moved, or a capped range widened, ends it)."""
     runner = compat_runner()
-    defaults = tomllib.loads((ROOT / "tests" / "compat" / "matrix.toml").read_text())["defaults"]
     reduced = []
     for config in runner.load_matrix():
-        whole = defaults["tensorflow_tests"] if config["backend"] == "tensorflow" else ["tests"]
-        if config["tests"] == whole:
+        if config["tests"] == runner.whole_selection(config["backend"]):
             continue
         reduced.append(config["name"])
         for pin in map(Requirement, config["pins"]):

@@ -45,6 +45,12 @@ MATRIX = Path(__file__).with_name("matrix.toml")
 LIBRARIES = {"tensorflow": ["tensorflow", "tf_keras"], "jax": ["jax", "optax"], "torch": ["torch"]}
 
 
+def whole_selection(backend, path=MATRIX):
+    """The tests a configuration of `backend` runs unless it names its own."""
+    defaults = tomllib.loads(Path(path).read_text())["defaults"]
+    return defaults["tensorflow_tests"] if backend == "tensorflow" else ["tests"]
+
+
 def load_matrix(path=MATRIX):
     """The configurations of `path`, each with the defaults filled in."""
     matrix = tomllib.loads(Path(path).read_text())
@@ -52,8 +58,7 @@ def load_matrix(path=MATRIX):
     configs = []
     for config in matrix["config"]:
         config = {"extra_packages": defaults["extra_packages"], "ignored_tests": defaults["ignored_tests"], **config}
-        if "tests" not in config:
-            config["tests"] = defaults["tensorflow_tests"] if config["backend"] == "tensorflow" else ["tests"]
+        config.setdefault("tests", whole_selection(config["backend"], path))
         configs.append(config)
     return configs
 
