@@ -1,12 +1,15 @@
 """The mutation-testing list stays in step with the code (`make mutants`
-runs it; it takes about 35 minutes, so the suite checks only that every slip
-still applies and that the pages give its size)."""
+runs it; it takes about 47 minutes, so the suite checks only that every slip
+still applies, that the pages give its size, and how CI picks the slips of
+changed files)."""
 
 import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.once  # text and the runner's logic: the same under every backend
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("mutants_run", ROOT / "tests" / "mutants" / "run.py")
@@ -39,3 +42,41 @@ def test_a_stale_slip_is_reported(tmp_path, monkeypatch):
     mutants.copy_project(pristine, ["keras_optims/rules.py"])
     outcome = mutants.try_slip(stale, ["keras_optims/rules.py"], tmp_path)
     assert outcome.status == "stale" and "not found" in outcome.detail[0]
+
+
+def test_changed_selects_the_slips_whose_file_or_definition_changed(tmp_path):
+    """`--changed` (CI): a slip is planted again when its file's text or the
+    slip itself differs from the last full run, and only then."""
+    first, second = [s for s in SLIPS if s.file == "keras_optims/rules.py"][:2]
+    other = next(s for s in SLIPS if s.file != "keras_optims/rules.py")
+    for slip in (first, other):
+        mutants.copy_project(tmp_path, [slip.file])
+    record = {"fingerprints": {s.id: mutants.fingerprint(s, tmp_path) for s in (first, second, other)}}
+    assert mutants.changed([first, second, other], record, tmp_path) == []
+    rules = tmp_path / first.file
+    rules.write_text(rules.read_text() + "\n# a change\n")
+    assert mutants.changed([first, second, other], record, tmp_path) == [first, second]  # both rules.py's
+    edited = mutants.Slip(other.id, other.file, other.find, other.replace + " ", other.check, other.why)
+    new = mutants.Slip("new", other.file, other.find, other.replace, other.check, other.why)
+    assert mutants.changed([edited, new], record, tmp_path) == [edited, new]
+
+
+def test_the_record_is_of_every_slip():
+    """The last full run's record names every slip of slips.toml: a slip
+    added since is planted by CI (`--changed`) until `make mutants` records
+    again."""
+    record = mutants.read_record()
+    assert record["killed"] == f"{len(SLIPS)}/{len(SLIPS)}"
+    assert set(record["fingerprints"]) == {s.id for s in SLIPS}
+
+
+@pytest.mark.parametrize("argv, error", [
+    (["--budget", "3"], "--budget takes a whole number >= 1, with --changed. Received: --budget 3"),
+    (["--changed", "--budget", "0"], "Received: --budget 0"),
+    (["--record", "--only", "ewma"], "--record needs a run of every slip"),
+    (["--jobs", "0"], "--jobs must be >= 1. Received: --jobs 0"),
+])
+def test_bad_arguments_are_refused_by_name(argv, error, capsys):
+    with pytest.raises(SystemExit) as raised:
+        mutants.main(argv)
+    assert raised.value.code == 2 and error in capsys.readouterr().err

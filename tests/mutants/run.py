@@ -2,7 +2,8 @@
 the project, runs the checks that cover the file it touches, and reports
 which slips the checks caught (killed) and which they missed (survived).
 
-    python tests/mutants/run.py              # every slip, two at a time
+    python tests/mutants/run.py --record     # every slip, two at a time (make mutants)
+    python tests/mutants/run.py --changed    # the slips changed since that run (make mutants-changed)
     python tests/mutants/run.py --only ewma  # slips whose id contains "ewma"
     python tests/mutants/run.py --list
 
@@ -15,6 +16,14 @@ commands fails in the mutated copy. Before any slip, every check used runs
 once on the unmutated copy and must pass, so that a broken environment
 cannot pass for a kill.
 
+`last-full-run.json` records the last run of every slip in which every one
+was killed: each slip's fingerprint (its definition and the whole text of
+its file) then. `--changed` plants only the slips whose fingerprint differs
+now (the file changed, or the slip is new or edited), at most `--budget` of
+them, in the order of slips.toml, and names the ones left over; CI runs it
+(`make check`). `--record` rewrites the record after a run of every slip
+that killed them all.
+
 Exit status: 0 when every slip was killed (or is marked `equivalent`, with
 its reason, and survived), 1 when one survived or is stale, 2 when a check
 fails on the unmutated code or the arguments are wrong. `--json PATH`
@@ -23,6 +32,8 @@ writes the results.
 
 import argparse
 import concurrent.futures
+import datetime
+import hashlib
 import json
 import os
 import shutil
@@ -36,6 +47,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SLIPS = Path(__file__).with_name("slips.toml")
+RECORD = Path(__file__).with_name("last-full-run.json")
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,35 @@ def load(path=SLIPS):
     return slips
 
 
+def fingerprint(slip, root=ROOT):
+    """What a slip's outcome depends on besides the tests: its definition and
+    its file's text."""
+    digest = hashlib.sha256(json.dumps([slip.file, slip.find, slip.replace, slip.check.name]).encode())
+    target = root / slip.file
+    digest.update(target.read_bytes() if target.exists() else b"")
+    return digest.hexdigest()[:16]
+
+
+def read_record(path=RECORD):
+    return json.loads(path.read_text()) if path.exists() else {"fingerprints": {}}
+
+
+def changed(slips, record, root=ROOT):
+    """The slips whose fingerprint is not the one recorded at the last full run."""
+    recorded = record.get("fingerprints", {})
+    return [slip for slip in slips if recorded.get(slip.id) != fingerprint(slip, root)]
+
+
+def write_record(slips, killed, path=RECORD, root=ROOT):
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+    path.write_text(json.dumps({
+        "date": datetime.date.today().isoformat(),
+        "commit": commit.stdout.strip() if commit.returncode == 0 else "",
+        "killed": f"{killed}/{len(slips)}",
+        "fingerprints": {slip.id: fingerprint(slip, root) for slip in slips},
+    }, indent=2, ensure_ascii=False) + "\n")
+
+
 def project_files():
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
@@ -109,7 +150,9 @@ def copy_project(destination, files, source=ROOT):
 def run_check(check, where, scratch, log):
     """Runs the check's commands in `where`; (name of the first that failed
     or "", seconds)."""
-    env = {**os.environ, "KERAS_BACKEND": check.backend, "PYTHONPATH": str(where), "TF_CPP_MIN_LOG_LEVEL": "3",
+    # KERAS_OPTIMS_ONCE: the check's backend runs the backend-neutral tests too.
+    env = {**os.environ, "KERAS_BACKEND": check.backend, "KERAS_OPTIMS_ONCE": check.backend,
+           "PYTHONPATH": str(where), "TF_CPP_MIN_LOG_LEVEL": "3",
            "KERAS_OPTIMS_CACHE_DIR": str(scratch / "native-cache"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("JAX_ENABLE_X64", None)
     started = time.perf_counter()
@@ -164,12 +207,34 @@ def main(argv=None):
     parser.add_argument("--list", action="store_true", help="list the slips and exit")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--no-baseline", action="store_true", help="skip the run on the unmutated code")
+    parser.add_argument("--changed", action="store_true",
+                        help=f"only the slips whose file or definition changed since the last full run ({RECORD.name})")
+    parser.add_argument("--budget", type=int, help="with --changed: at most this many slips (default: all)")
+    parser.add_argument("--record", action="store_true",
+                        help=f"after a run of every slip that killed them all, write {RECORD.name}")
     args = parser.parse_args(argv)
-    slips = load()
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1. Received: --jobs {args.jobs}")
+    if args.budget is not None and (args.budget < 1 or not args.changed):
+        parser.error(f"--budget takes a whole number >= 1, with --changed. Received: --budget {args.budget}")
+    if args.record and (args.only or args.changed):
+        parser.error("--record needs a run of every slip: it cannot go with --only or --changed")
+    every_slip = slips = load()
     if args.only:
         slips = [s for s in slips if any(text in s.id for text in args.only)]
-    if not slips or args.jobs < 1:
-        parser.error(f"no slip matches --only {' '.join(args.only or [])}" if not slips else "--jobs must be >= 1")
+        if not slips:
+            parser.error(f"no slip matches --only {' '.join(args.only)}")
+    if args.changed:
+        record = read_record()
+        slips = changed(slips, record)
+        since = f"the last full run ({record.get('commit') or 'none recorded'}, {record.get('date', '-')})"
+        if not slips:
+            print(f"no slip changed since {since}: nothing to plant")
+            return 0
+        left = slips[args.budget:] if args.budget else []
+        slips = slips[: args.budget] if args.budget else slips
+        print(f"{len(slips) + len(left)} slips changed since {since}; planting {len(slips)}"
+              + (f", leaving {len(left)} to make mutants: {', '.join(s.id for s in left)}" if left else ""))
     if args.list:
         for slip in slips:
             print(f"{slip.id:40} {slip.file:40} {slip.check.name}")
@@ -212,7 +277,11 @@ def main(argv=None):
             "slips": [{"id": o.slip.id, "file": o.slip.file, "status": o.status, "by": o.by,
                        "seconds": round(o.seconds, 1)} for o in outcomes],
         }, indent=2))
-    return 0 if killed == len(counted) and all(o.status != "stale" for o in outcomes) else 1
+    passed = killed == len(counted) and all(o.status != "stale" for o in outcomes)
+    if args.record and passed:
+        write_record(every_slip, killed)
+        print(f"recorded in {RECORD.relative_to(ROOT)}: commit it with the change")
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
