@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-assignment test-compat mutants docs docs-serve test-site bench device-wheels install clean
+.PHONY: demo test test-slow test-exhaustive check check-all test-compat mutants mutants-changed docs docs-serve test-site bench device-wheels install clean
 
 # torch is installed first at the CPU build this project's machines carry:
 # the `torch` extra's range then installs nothing more (on its own it would
@@ -30,18 +30,22 @@ demo: $(STAMP)
 	$(BIN)/python examples/course_assignment.py --quick --runs adam gd-decay-every-1000
 	@echo "Pictures are in examples/out/ (full runs: python examples/paths.py, examples/moons.py)."
 
-# One pytest run per Keras backend: every test under TensorFlow, the
-# backend-neutral ones under JAX and PyTorch (tests/conftest.py). On two
-# cores, two lanes: TensorFlow (the longest) and then AFTER in the
-# foreground, BESIDE one after the other beside it, each run with its own
-# temporary folder; the side lane's logs follow (and stay in .test-logs/).
-# CI, whose PyTorch run is the longest with the assignment's 5000 epochs,
-# runs `make test BESIDE=torch AFTER=jax`. The tests that start every
-# backend in processes of their own (marked `once`: the benchmark scripts,
-# device_check, the 3 × 3 saving and loading, the CLI's `--backend all`) run
-# in the side lane's last run, ONCE, which is otherwise the lighter lane
-# (measured alone: ~10 of the TensorFlow run's 32 minutes). Each lane ends
-# with its ten slowest tests, to see where the time goes.
+# The tiers (tests/conftest.py says which marker puts a test in which):
+#   make test       the fast gate, before every commit: the unmarked tests
+#   make check      what CI runs (.ci/run): make test, then the `slow` tests,
+#                   the docs site built and opened in chromium, the version
+#                   matrix, and the slips of files changed since the last
+#                   full mutation run
+#   make check-all  make check, then the `exhaustive` tests and every slip
+#
+# Each pytest tier runs once per Keras backend: every test under TensorFlow,
+# the others (all but those marked `tensorflow`) under JAX and PyTorch. On
+# two cores, two lanes: TensorFlow and then AFTER in the foreground, BESIDE
+# one after the other beside it, each run with its own temporary folder; the
+# side lane's logs follow (and stay in .test-logs/). Tests marked `once`
+# (backend-neutral, or starting every backend themselves) run in the side
+# lane's last run, ONCE. Each run ends with its ten slowest tests, to see
+# where the time goes.
 #
 # Each lane gets its share of the cores (one each on two cores): PyTorch's
 # OpenMP threads and TensorFlow's intra-op pool, sized to the whole machine
@@ -58,28 +62,47 @@ BESIDE ?= jax torch
 AFTER ?=
 ONCE ?= $(or $(lastword $(BESIDE)),tensorflow)
 
-test: $(STAMP)
-	@mkdir -p .test-logs; tmp=$$(mktemp -d); \
-	( for backend in $(BESIDE); do $(ONE_LANE) KERAS_BACKEND=$$backend $(PYTEST) --basetemp=$$tmp/$$backend \
-	    > .test-logs/$$backend.log 2>&1; echo $$? > .test-logs/$$backend.status; done ) & beside=$$!; \
+# $(call lanes,TIER,MARKER EXPRESSION): the two lanes over the tests that
+# the expression selects; the side lane's logs in .test-logs/TIER-BACKEND.log.
+# A run that selects no test (pytest's exit status 5) fails only in the fast
+# tier, which every backend has tests in.
+define lanes
+	@mkdir -p .test-logs; tmp=$$(mktemp -d); ok="0$(if $(filter test,$(1)),, 5)"; \
+	( for backend in $(BESIDE); do $(ONE_LANE) KERAS_BACKEND=$$backend $(PYTEST) -m "$(2)" --basetemp=$$tmp/$$backend \
+	    > .test-logs/$(1)-$$backend.log 2>&1; echo $$? > .test-logs/$(1)-$$backend.status; done ) & beside=$$!; \
 	status=0; for backend in tensorflow $(AFTER); do \
-	  $(ONE_LANE) KERAS_BACKEND=$$backend $(PYTEST) --basetemp=$$tmp/$$backend || status=1; done; \
-	wait $$beside; for backend in $(BESIDE); do echo "=== KERAS_BACKEND=$$backend ==="; cat .test-logs/$$backend.log; \
-	  [ "$$(cat .test-logs/$$backend.status)" = 0 ] || status=1; done; rm -rf $$tmp; exit $$status
+	  $(ONE_LANE) KERAS_BACKEND=$$backend $(PYTEST) -m "$(2)" --basetemp=$$tmp/$$backend; \
+	  code=$$?; case " $$ok " in *" $$code "*) ;; *) status=1;; esac; done; \
+	wait $$beside; for backend in $(BESIDE); do echo "=== make $(1): KERAS_BACKEND=$$backend ==="; \
+	  cat .test-logs/$(1)-$$backend.log; \
+	  case " $$ok " in *" $$(cat .test-logs/$(1)-$$backend.status) "*) ;; *) status=1;; esac; done; \
+	rm -rf $$tmp; exit $$status
+endef
 
-# The course's programming assignment, all 5000 epochs of its seven runs,
-# on each backend: every printed cost and the accuracies
-# (tests/test_assignment.py; `make test` runs the first 1001 epochs).
-# PyTorch, the slowest, runs beside TensorFlow and then JAX (one core each);
-# its log follows theirs.
-ASSIGNMENT := $(ONE_LANE) KERAS_OPTIMS_ASSIGNMENT_EPOCHS=5000 $(BIN)/python -m pytest -p no:cacheprovider tests/test_assignment.py
+test: $(STAMP)
+	$(call lanes,test,not slow and not exhaustive)
 
-test-assignment: $(STAMP)
-	@mkdir -p .assignment
-	@KERAS_BACKEND=torch $(ASSIGNMENT) > .assignment/torch.log 2>&1 & torch=$$!; status=0; \
-	KERAS_BACKEND=tensorflow $(ASSIGNMENT) || status=1; \
-	KERAS_BACKEND=jax $(ASSIGNMENT) || status=1; \
-	wait $$torch || status=1; cat .assignment/torch.log; exit $$status
+test-slow: $(STAMP)
+	$(call lanes,test-slow,slow)
+
+test-exhaustive: $(STAMP)
+	$(call lanes,test-exhaustive,exhaustive)
+
+# CI (.ci/run) runs `make check`. MUTANTS_BUDGET: the most slips it plants.
+MUTANTS_BUDGET ?= 6
+SLOW_LANES ?= BESIDE=torch AFTER=jax
+
+check: $(STAMP)
+	$(MAKE) test
+	$(MAKE) test-slow $(SLOW_LANES)
+	$(MAKE) docs
+	$(MAKE) test-site
+	$(MAKE) test-compat
+	$(MAKE) mutants-changed
+
+check-all: check
+	$(MAKE) test-exhaustive
+	$(MAKE) mutants
 
 # Both ends of every version range in pyproject.toml, on each backend, from
 # the built wheel, each configuration in a fresh environment
@@ -91,9 +114,15 @@ test-compat: $(STAMP)
 
 # Mutation testing: each slip of tests/mutants/slips.toml planted in a
 # scratch copy, the checks that cover its file run on it; prints the kill
-# score and fails if a slip survives (tests/mutants/run.py).
+# score and fails if a slip survives (tests/mutants/run.py). A run that
+# kills every slip rewrites tests/mutants/last-full-run.json (commit it);
+# mutants-changed (CI) plants only the slips whose file changed since then,
+# at most MUTANTS_BUDGET of them.
 mutants: $(STAMP)
-	$(BIN)/python tests/mutants/run.py
+	$(BIN)/python tests/mutants/run.py --record
+
+mutants-changed: $(STAMP)
+	$(BIN)/python tests/mutants/run.py --changed --budget $(MUTANTS_BUDGET)
 
 # The documentation site (mkdocs.yml): strict, offline. KaTeX, which
 # typesets the math, comes from the npm registry into build/docs-vendor/;

@@ -1,9 +1,27 @@
 """The test suite runs once per Keras backend: ``KERAS_BACKEND=tensorflow``
 (the default), ``jax`` or ``torch`` (`make test` runs all three).
 
-Tests marked ``tensorflow`` (the fused kernel, XLA paths, tf_keras,
-tf.distribute, SavedModel, …) run under the TensorFlow backend only; every
-other test runs under each backend. Under JAX, 64-bit floats are turned on
+Which backends run a test, by its markers (pyproject.toml lists them):
+
+- ``tensorflow``: the TensorFlow backend only (the fused kernel, XLA paths,
+  tf_keras, tf.distribute, SavedModel, …);
+- ``once``: one backend only, the one ``KERAS_OPTIMS_ONCE`` names (by
+  default TensorFlow): tests whose result cannot depend on the backend
+  under test (NumPy reference math, packaging metadata, page text, the
+  mutants list, argument parsing) and tests that start every backend in
+  processes of their own;
+- no marker: every backend.
+
+Which tier runs a test, by its markers; each test is in exactly one:
+
+- no marker: ``make test``, the fast gate a contributor runs before every
+  commit (at most 10 minutes on 2 cores);
+- ``slow``: ``make check`` adds them (CI): tests that start processes, build
+  the kernel, or train for long;
+- ``exhaustive``: ``make check-all`` adds them: what does not fit in CI's
+  time and proves little that the other tiers do not (each says why).
+
+A plain ``pytest`` runs every tier. Under JAX, 64-bit floats are turned on
 (``JAX_ENABLE_X64``), as float64 models need.
 """
 
@@ -30,10 +48,9 @@ if BACKEND == "tensorflow":
     )
 
 
-# Tests that start every backend in processes of their own (marked `once`)
-# run in one backend's run only: the one KERAS_OPTIMS_ONCE names, by
-# default TensorFlow's. `make test` puts them in its side lane, which is
-# otherwise the lighter one.
+# Tests marked `once` run in one backend's run only: the one
+# KERAS_OPTIMS_ONCE names, by default TensorFlow's. `make test` puts them in
+# its side lane, which is otherwise the lighter one.
 ONCE = os.environ.get("KERAS_OPTIMS_ONCE", "tensorflow")
 if ONCE not in ("tensorflow", "jax", "torch"):
     raise pytest.UsageError(
@@ -43,8 +60,10 @@ if ONCE not in ("tensorflow", "jax", "torch"):
 
 def pytest_collection_modifyitems(config, items):
     only_tensorflow = pytest.mark.skip(reason=f"TensorFlow backend only (running under {BACKEND})")
-    elsewhere = pytest.mark.skip(reason=f"starts every backend itself: runs under KERAS_OPTIMS_ONCE={ONCE}")
+    elsewhere = pytest.mark.skip(reason=f"backend-neutral or starts every backend itself: runs under KERAS_OPTIMS_ONCE={ONCE}")
     for item in items:
+        if item.get_closest_marker("slow") and item.get_closest_marker("exhaustive"):
+            raise pytest.UsageError(f"{item.nodeid} is marked both slow and exhaustive: a test is in one tier")
         # The markers, not a parameter id that says "tensorflow".
         if BACKEND != "tensorflow" and item.get_closest_marker("tensorflow"):
             item.add_marker(only_tensorflow)

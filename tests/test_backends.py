@@ -27,6 +27,7 @@ def run_python(code, backend, **env):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.tensorflow  # starts its own process; once is enough
 def test_an_unsupported_backend_raises_when_the_optimizer_is_created():
     """Keras's numpy backend (the scipy it needs comes with scikit-learn, of
@@ -58,6 +59,7 @@ sys.modules["tf_keras"] = None
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="about the JAX and PyTorch backends")
 def test_works_where_tensorflow_is_not_installed():
     """Under JAX or PyTorch, with TensorFlow unimportable: the optimizers,
@@ -360,6 +362,7 @@ def test_float64_learning_rate_exists_where_float64_does():
     assert float(keras.ops.convert_to_numpy(opt.learning_rate)) == 0.01
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(BACKEND != "jax", reason="JAX without jax_enable_x64")
 def test_jax_without_x64_runs_in_float32_and_float64_verify_says_why():
     done = run_python(
@@ -382,6 +385,7 @@ def test_jax_without_x64_runs_in_float32_and_float64_verify_says_why():
     assert "JAX_ENABLE_X64=1" in done.stdout.split("ERROR:", 1)[1]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(BACKEND != "torch", reason="torch.compile")
 @pytest.mark.parametrize("make_optimizer", [lambda: keras_optims.Adam(0.01), lambda: keras_optims.RMSProp(0.01)], ids=["adam", "rmsprop"])
 def test_jit_compile_under_pytorch_trains_as_eager_does(make_optimizer):

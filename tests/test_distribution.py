@@ -10,6 +10,8 @@ from pathlib import Path
 import keras
 import pytest
 
+pytestmark = pytest.mark.slow  # the script runs in its own process
+
 SCRIPT = Path(__file__).with_name("keras_distribution.py")
 
 

@@ -22,6 +22,7 @@ def test_readme_usage_snippet_runs():
     assert isinstance(namespace["model"].optimizer, keras_optims.Adam)
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("name", SPECS)
 def test_docstrings_state_rule_symbols_defaults_and_differences(name):
     doc = SPECS[name].cls.__doc__
@@ -38,6 +39,7 @@ def slug(heading):
     return re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", heading.strip().lower()))
 
 
+@pytest.mark.once
 def test_readme_links_and_pictures_lead_somewhere():
     """README is the front door: each link into the repository (the docs'
     pages, the changelog) names a file that exists, and a heading of it
@@ -61,6 +63,7 @@ def test_readme_links_and_pictures_lead_somewhere():
         assert path.stat().st_size < 200 * 1024, f"{image} is over 200 kB"
 
 
+@pytest.mark.once
 def test_readme_is_the_short_front_door():
     assert len(README.read_text().splitlines()) < 120
 

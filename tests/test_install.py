@@ -41,6 +41,7 @@ def hide(*modules):
     return "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in modules)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
 def test_a_backend_whose_library_is_missing_names_the_extra(backend, tmp_path):
     """Before: `import keras_optims` under a backend that is not installed
@@ -56,6 +57,7 @@ def test_a_backend_whose_library_is_missing_names_the_extra(backend, tmp_path):
     assert f"{backend!r} ({source})" in last
 
 
+@pytest.mark.slow
 def test_the_backend_chosen_in_keras_json_is_the_one_checked(tmp_path):
     home = tmp_path / "keras-home"
     home.mkdir()
@@ -64,6 +66,7 @@ def test_the_backend_chosen_in_keras_json_is_the_one_checked(tmp_path):
     assert "Keras's backend is 'torch'" in done.stderr and str(home / "keras.json") in done.stderr, done.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_the_tf_keras_flavour_without_tf_keras_names_the_extra(tmp_path):
     done = python(hide("tf_keras") + "import keras_optims.tf_keras\n", tmp_path, backend=BACKEND)
     assert done.returncode != 0
@@ -82,6 +85,7 @@ def planted_tensorflow(tmp_path):
     return str(package.parent)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="the CLI on a backend other than TensorFlow")
 @pytest.mark.parametrize("entry", ["python -m", "console script"])
 def test_the_cli_runs_on_the_backend_it_is_given_without_keras_backend_or_tensorflow(entry, tmp_path):
@@ -133,6 +137,7 @@ def test_release_reads_installed_versions():
     assert compat.release("no-such-distribution-here") is None
 
 
+@pytest.mark.slow
 def test_the_installation_page_quotes_the_real_error(tmp_path):
     """docs/installation.md quotes the error of a JAX user without
     TensorFlow and without KERAS_BACKEND."""

@@ -161,6 +161,7 @@ def test_where_xla_cannot_run_the_update_runs_as_tensorflow_ops(monkeypatch):
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.slow
 @pytest.mark.tensorflow
 def test_a_model_saved_with_fused_true_loads_where_the_kernel_cannot_be_built(tmp_path):
     """Before: loading raised NativeUnavailable on a machine without a C++

@@ -82,6 +82,7 @@ def test_the_kernel_runs_with_the_widest_instruction_set_the_cpu_has():
     assert native.isa() == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("isa", ["sse2", "avx2"])
 def test_every_narrower_instruction_set_gives_the_same_bits(isa):
     """One library holds the loops for every x86-64 vector width and picks
@@ -199,6 +200,7 @@ def run_python(code, **env):
     return result.stdout
 
 
+@pytest.mark.slow
 def test_without_a_compiler_the_default_warns_and_uses_xla_and_fused_true_raises(tmp_path):
     out = run_python(
         """
@@ -270,6 +272,7 @@ def saved_train_step(tmp_path_factory):
     return path, second
 
 
+@pytest.mark.slow
 def test_a_saved_training_step_loads_after_import_keras_optims(saved_train_step):
     """The kernel is built on this machine, so the import registers its op;
     the loaded step continues exactly."""
@@ -278,6 +281,7 @@ def test_a_saved_training_step_loads_after_import_keras_optims(saved_train_step)
     assert "FAILED" not in out and f"W: {second!r}" in out
 
 
+@pytest.mark.slow
 def test_builds_into_the_cache_folder_it_is_given(tmp_path, saved_train_step):
     """With an empty cache, nothing is built at import, so a SavedModel that
     used the kernel does not load until `native.load()` builds it (the

@@ -13,6 +13,8 @@ from packaging.version import Version
 import keras_optims
 from support import requires
 
+pytestmark = pytest.mark.once  # the metadata and the matrix: the same under every backend
+
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 ROOT = Path(__file__).resolve().parents[1]

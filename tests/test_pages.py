@@ -56,10 +56,12 @@ def page_id(page):
     return page.relative_to(DOCS).as_posix() if page.is_relative_to(DOCS) else page.name
 
 
+@pytest.mark.once
 def test_there_are_pages_with_code():
     assert sum(1 for page in PAGES for language, *_ in blocks(page)[1] if language == "python") >= 30
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_every_block_is_of_a_language_the_tests_check(page):
     text, found = blocks(page)
@@ -162,6 +164,8 @@ def check_command(words, where):
         raise AssertionError(f"{where}: the tests cannot check this command: {' '.join(words)}")
 
 
+@pytest.mark.slow
+@pytest.mark.once
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_shell_blocks_name_what_exists(page):
     if keras.backend.backend() != "tensorflow":
@@ -178,6 +182,7 @@ def test_shell_blocks_name_what_exists(page):
             check_command(words, f"{page_id(page)}, line {text.count(chr(10), 0, start) + 2 + number}")
 
 
+@pytest.mark.once
 def test_the_command_checker_can_fail():
     with pytest.raises(AssertionError):
         check_command(["make", "no-such-target"], "here")
@@ -189,6 +194,7 @@ def test_the_command_checker_can_fail():
         check_command(["rm", "-rf", "/"], "here")
 
 
+@pytest.mark.once
 def test_the_output_matcher_can_fail():
     assert matches("a\nb 1.5\n", "a\nb 1.…")
     assert not matches("a\nb 2.5\n", "a\nb 1.…")

@@ -202,6 +202,7 @@ def free_ports(count):
     return ports
 
 
+@pytest.mark.slow
 def test_multi_worker_mirrored_strategy_matches_one_device(tmp_path):
     """Two worker processes on 127.0.0.1 (free ports, 300 s at most) train every
     configuration with MultiWorkerMirroredStrategy in a custom loop (see

@@ -85,6 +85,7 @@ def resumed(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", RESUMED)
 def test_resume_in_a_new_process_is_bit_identical(resumed, case, dtype):
@@ -117,6 +118,7 @@ def run_on(backend, *args):
     assert done.returncode == 0, f"{backend}: {done.stderr[-3000:]}"
 
 
+@pytest.mark.slow
 @pytest.mark.once
 @requires(*EVERY_BACKEND)
 def test_saved_under_each_backend_loads_under_every_other(tmp_path):
