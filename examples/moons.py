@@ -14,8 +14,9 @@ Variants, as in the course's programming exercise:
 - with decay: `InverseTimeEpochDecay(α₀, decay_rate=1, time_interval=1000)`
   with α₀ = 0.1 for GD and momentum and 0.01 for Adam.
 `--quick` runs 60 epochs (decay every 12) in a few seconds: a smoke test,
-not the result. Prints a table of final cost and training accuracy and saves
-the decision boundaries and cost curves as moons.png (and moons.json).
+not the result. Prints a table of final cost and training accuracy (and
+those of the untrained network every variant starts from) and saves the
+decision boundaries and cost curves as moons.png (and moons.json).
 """
 
 import json
@@ -104,7 +105,10 @@ def main(argv=None):
     epochs, interval = (60, 12) if args.quick else (5000, 1000)
     X, Y = two_moons()
     figure, grid = plt.subplots(2, 4, figsize=(15, 6.5))
-    results = {}
+    untrained = network()
+    untrained.compile(loss="binary_crossentropy", metrics=["accuracy"])
+    cost, accuracy = untrained.evaluate(X, Y, batch_size=M, verbose=0)
+    results = {"untrained": {"cost": cost, "accuracy": accuracy, "epochs": 0}}
     for index, (name, make) in enumerate(variants(epochs, interval).items()):
         model, losses, cost, accuracy = train(make, X, Y, epochs)
         results[name] = {"cost": cost, "accuracy": accuracy, "epochs": epochs}

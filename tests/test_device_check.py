@@ -3,6 +3,7 @@ with --quick: through JAX and PyTorch only, with TensorFlow unimportable (a
 GPU machine carries none). No timing is asserted."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from support import requires
+
+# Each test starts its own JAX and PyTorch processes.
+pytestmark = [pytest.mark.once, pytest.mark.slow]
 
 CHECK = Path(__file__).resolve().parents[1] / "benchmarks" / "device_check.py"
 
@@ -28,7 +32,6 @@ def run_check(tmp_path, *args):
     return subprocess.run([sys.executable, str(CHECK), *args], capture_output=True, text=True, timeout=600, env=env)
 
 
-@pytest.mark.once  # starts its own JAX and PyTorch processes
 @requires("jax", "torch")
 def test_quick_cpu_run_verifies_and_times_both_backends_without_tensorflow(tmp_path):
     out = tmp_path / "out"
@@ -51,14 +54,19 @@ def test_quick_cpu_run_verifies_and_times_both_backends_without_tensorflow(tmp_p
             (shape, name) for shape in ("a", "b", "large") for name in ("Adam", "RMSProp", "Momentum", "GradientDescent")
         }
         for row in rows:
-            assert row["ms"]["ours"] > 0 and row["ms"]["keras"] > 0 and row["ms"]["floor"] > 0
+            ms = row["ms"]
+            assert ms["ours"] > 0 and ms["keras"] > 0 and ms["floor"] > 0
             assert row["peer"] == peers.get((bench["backend"], row["optimizer"]))
+            # The ratios the table prints are the quotients of its times.
+            assert math.isclose(row["keras_over_ours"], ms["keras"] / ms["ours"], rel_tol=1e-9)
+            assert math.isclose(row["ours_over_floor"], ms["ours"] / ms["floor"], rel_tol=1e-9)
+            if row["peer"]:
+                assert math.isclose(row["ours_over_peer"], ms["ours"] / ms[row["peer"]], rel_tol=1e-9)
     markdown = (out / "device_check.md").read_text()
     assert "| jax | a |" in markdown and "| torch | large |" in markdown
     assert "verification" in done.stdout and "device_check: passed" in done.stdout
 
 
-@pytest.mark.once
 @requires("jax", "torch")
 def test_gpu_requested_without_a_gpu_fails_clearly(tmp_path):
     done = run_check(tmp_path, "--device", "gpu", "--out", str(tmp_path / "out"))

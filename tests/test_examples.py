@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from matplotlib import image
 
+pytestmark = pytest.mark.slow  # each example runs in its own process
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PICTURES = {
     "paths.py": ["paths_valley.png", "paths_beale.png", "paths_saddle.png"],
@@ -61,7 +63,16 @@ def test_at_the_same_rate_momentum_zigzags_less_across_the_valley_and_ends_lower
 
 
 def test_moons_reports_every_variant(outputs):
+    """Every variant trains: its cost ends below the untrained network's (the
+    one every variant starts from), and those that learn the moons within
+    --quick's 60 epochs (Adam, and every variant with decay: 83–90% there)
+    reach an accuracy the untrained network (40%) is far from."""
     results = json.loads((outputs / "moons.json").read_text())
-    assert len(results) == 6
-    for result in results.values():
-        assert 0.0 <= result["accuracy"] <= 1.0 and np.isfinite(result["cost"])
+    untrained = results.pop("untrained")
+    assert set(results) == {f"{name}{decay}" for name in ("GradientDescent", "Momentum", "Adam")
+                            for decay in ("", " + decay")}
+    assert untrained["accuracy"] < 0.6
+    for name, result in results.items():
+        assert result["cost"] < untrained["cost"], name
+        if name == "Adam" or name.endswith("+ decay"):
+            assert result["accuracy"] >= 0.8, (name, result)
