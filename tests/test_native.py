@@ -88,7 +88,7 @@ def test_every_narrower_instruction_set_gives_the_same_bits(isa):
     """One library holds the loops for every x86-64 vector width and picks
     one at load; KERAS_OPTIMS_ISA asks for a narrower one. Each gives the
     TensorFlow-ops steps bit for bit, like the widest (the test above).
-    With four intra-op threads: `make test` runs each lane on one, and the
+    With four intra-op threads: the Makefile runs each lane on one, and the
     kernel's pieces then run one after another; here on several threads."""
     order = ["sse2", "avx2", "avx512"]
     widest = widest_isa()

@@ -176,10 +176,10 @@ def test_the_compat_runner_reads_every_configuration_and_its_tests_exist():
     assert runner.LIBRARIES.keys() == set(BACKEND_EXTRAS)  # the stray-backend check knows every backend
 
 
-@requires("tensorflow", "jax", "torch")  # make test's environment, with every backend
+@requires("tensorflow", "jax", "torch")  # make check's environment, with every backend
 def test_a_configuration_runs_fewer_tests_only_where_make_test_runs_them_all_on_its_releases():
     """tests/compat/matrix.toml gives tensorflow-newest and jax-newest fewer
-    tests than the whole selection because `make test` runs every test on
+    tests than the whole selection because `make check` runs every test on
     the same releases; that holds while this environment's releases are the
     ones they pin (a pin moved, or a capped range widened, ends it)."""
     runner = compat_runner()
@@ -191,5 +191,5 @@ def test_a_configuration_runs_fewer_tests_only_where_make_test_runs_them_all_on_
         for pin in map(Requirement, config["pins"]):
             installed = importlib.metadata.version(pin.name)
             assert pin.specifier.contains(installed), (
-                f"{config['name']} pins {pin} but make test runs {pin.name} {installed}: give it the whole selection")
+                f"{config['name']} pins {pin} but make check runs {pin.name} {installed}: give it the whole selection")
     assert reduced == ["tensorflow-newest", "jax-newest"]
