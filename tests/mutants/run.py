@@ -233,7 +233,8 @@ def main(argv=None):
             return 0
         left = slips[args.budget:] if args.budget else []
         slips = slips[: args.budget] if args.budget else slips
-        print(f"{len(slips) + len(left)} slips changed since {since}; planting {len(slips)}"
+        print(f"{len(slips) + len(left)} slips changed since {since}"
+              + ("" if args.list else f"; planting {len(slips)}")
               + (f", leaving {len(left)} to make mutants: {', '.join(s.id for s in left)}" if left else ""))
     if args.list:
         for slip in slips:
