@@ -66,7 +66,8 @@ def test_the_record_is_of_every_slip():
     added since is planted by CI (`--changed`) until `make mutants` records
     again."""
     record = mutants.read_record()
-    assert record["killed"] == f"{len(SLIPS)}/{len(SLIPS)}"
+    counted = sum(not s.equivalent for s in SLIPS)
+    assert record["killed"] == f"{counted}/{counted}"
     assert set(record["fingerprints"]) == {s.id for s in SLIPS}
 
 

@@ -124,12 +124,14 @@ def changed(slips, record, root=ROOT):
     return [slip for slip in slips if recorded.get(slip.id) != fingerprint(slip, root)]
 
 
-def write_record(slips, killed, path=RECORD, root=ROOT):
+def write_record(slips, score, path=RECORD, root=ROOT):
+    """Records the fingerprint of every slip of `slips`, and the run's score
+    ("killed/counted")."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
     path.write_text(json.dumps({
         "date": datetime.date.today().isoformat(),
         "commit": commit.stdout.strip() if commit.returncode == 0 else "",
-        "killed": f"{killed}/{len(slips)}",
+        "killed": score,
         "fingerprints": {slip.id: fingerprint(slip, root) for slip in slips},
     }, indent=2, ensure_ascii=False) + "\n")
 
@@ -280,7 +282,7 @@ def main(argv=None):
         }, indent=2))
     passed = killed == len(counted) and all(o.status != "stale" for o in outcomes)
     if args.record and passed:
-        write_record(every_slip, killed)
+        write_record(every_slip, f"{killed}/{len(counted)}")
         print(f"recorded in {RECORD.relative_to(ROOT)}: commit it with the change")
     return 0 if passed else 1
 
