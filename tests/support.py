@@ -2,6 +2,7 @@
 tolerances every numeric comparison uses, with their reasons."""
 
 import importlib.util
+import math
 
 import numpy as np
 import keras
@@ -85,6 +86,12 @@ def random_gradients(steps, size, dtype, seed=0):
     rng = np.random.default_rng(seed)
     scales = np.logspace(-8, 0, size)
     return (rng.standard_normal((steps, size)) * scales).astype(dtype)
+
+
+def quotient(ratio, numerator, denominator):
+    """Whether `ratio` is numerator / denominator, as a benchmark computes it
+    from the unrounded times it also prints (equal to a few ulps)."""
+    return math.isclose(ratio, numerator / denominator, rel_tol=1e-9)
 
 
 def requires(*modules):

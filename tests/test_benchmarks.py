@@ -3,7 +3,6 @@ they say they time (the optimizer under the clock really steps) and report
 ratios that are the quotients of the times they print."""
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -11,17 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from support import quotient
+
 # Each script runs in processes of its own, on the backends it names.
 pytestmark = [pytest.mark.once, pytest.mark.slow]
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
 TENSORFLOW = {**os.environ, "KERAS_BACKEND": "tensorflow"}  # bench.py and tf_call.py time TensorFlow's paths
-
-
-def quotient(ratio, numerator, denominator):
-    """Whether `ratio` is numerator / denominator (as computed from the
-    unrounded times: equal to a few ulps)."""
-    return math.isclose(ratio, numerator / denominator, rel_tol=1e-9)
 
 
 def test_benchmark_smoke(tmp_path):

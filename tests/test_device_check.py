@@ -3,7 +3,6 @@ with --quick: through JAX and PyTorch only, with TensorFlow unimportable (a
 GPU machine carries none). No timing is asserted."""
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import requires
+from support import quotient, requires
 
 # Each test starts its own JAX and PyTorch processes.
 pytestmark = [pytest.mark.once, pytest.mark.slow]
@@ -58,10 +57,10 @@ def test_quick_cpu_run_verifies_and_times_both_backends_without_tensorflow(tmp_p
             assert ms["ours"] > 0 and ms["keras"] > 0 and ms["floor"] > 0
             assert row["peer"] == peers.get((bench["backend"], row["optimizer"]))
             # The ratios the table prints are the quotients of its times.
-            assert math.isclose(row["keras_over_ours"], ms["keras"] / ms["ours"], rel_tol=1e-9)
-            assert math.isclose(row["ours_over_floor"], ms["ours"] / ms["floor"], rel_tol=1e-9)
+            assert quotient(row["keras_over_ours"], ms["keras"], ms["ours"])
+            assert quotient(row["ours_over_floor"], ms["ours"], ms["floor"])
             if row["peer"]:
-                assert math.isclose(row["ours_over_peer"], ms["ours"] / ms[row["peer"]], rel_tol=1e-9)
+                assert quotient(row["ours_over_peer"], ms["ours"], ms[row["peer"]])
     markdown = (out / "device_check.md").read_text()
     assert "| jax | a |" in markdown and "| torch | large |" in markdown
     assert "verification" in done.stdout and "device_check: passed" in done.stdout

@@ -2,7 +2,6 @@
 someone else could have written is loaded, bad input to the op never touches
 memory, and a failed or broken build never stops training (issue 13)."""
 
-import contextlib
 import os
 import shutil
 import signal
@@ -41,34 +40,24 @@ def run_python(code, check=True, timeout=300, **env):
     return result.stdout + result.stderr
 
 
-@contextlib.contextmanager
-def environment(**env):
-    """This process's environment with `env` set (None: removed), for the
-    duration of the block."""
-    saved = dict(os.environ)
-    for name, value in env.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def seen_in(cache, what, **env):
+    """`what()` as a process with KERAS_OPTIMS_CACHE_DIR=cache (and `env`)
+    would compute it: computed here, in that environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KERAS_OPTIMS_CACHE_DIR", str(cache))
+        for name, value in env.items():
+            patch.setenv(name, value)
+        return what()
 
 
 def path_in(cache, **env):
-    """`native.library_path()` as a process with KERAS_OPTIMS_CACHE_DIR=cache
-    (and `env`) sees it: computed here, from that environment."""
-    with environment(KERAS_OPTIMS_CACHE_DIR=str(cache), **env):
-        return native.library_path()
+    """`native.library_path()` as a process with KERAS_OPTIMS_CACHE_DIR=cache sees it."""
+    return seen_in(cache, native.library_path, **env)
 
 
 def record_in(cache, **env):
     """`native.record_name()` as a process with KERAS_OPTIMS_CACHE_DIR=cache sees it."""
-    with environment(KERAS_OPTIMS_CACHE_DIR=str(cache), **env):
-        return native.record_name()
+    return seen_in(cache, native.record_name, **env)
 
 
 # A compiler that compiles nothing: a build copies the kernel that was built
