@@ -74,7 +74,7 @@ def configured_backend():
 def missing_backend_message(backend, source):
     """The error for a backend whose library is not installed."""
     _, title, extra = BACKENDS[backend]
-    installed = [name for name, (module, _, _) in BACKENDS.items() if name != backend and _importable(module)]
+    installed = [name for name in installed_backends() if name != backend]
     choose = (
         f" or choose an installed backend: KERAS_BACKEND={installed[0]}" if installed
         else " or install another backend's extra and set KERAS_BACKEND to it"
@@ -84,6 +84,11 @@ def missing_backend_message(backend, source):
         f"Install it with: pip install \"{extra}\"{choose} "
         f"(keras-optims runs on {', '.join(BACKENDS)})."
     )
+
+
+def installed_backends():
+    """The backends of `BACKENDS` whose library is installed, in its order."""
+    return [name for name, (module, _, _) in BACKENDS.items() if _importable(module)]
 
 
 def _importable(module):
@@ -153,7 +158,9 @@ def prepare_verification_cli():
     - ``--backend X`` (one backend) is Keras's backend in this process too,
       so that the CLI needs neither ``KERAS_BACKEND`` nor the default
       backend's library. (It still runs the suite in a new process with
-      ``KERAS_BACKEND=X``.)
+      ``KERAS_BACKEND=X``.) With ``--backend all`` this process is an
+      installed backend's (the configured one if it is installed): it only
+      starts one process per installed backend.
     - TensorFlow's native log lines (XLA start-up, "Compiled cluster using
       XLA!", CUDA probing on a machine without a GPU) would interleave with
       the table: the CLI quiets them (``TF_CPP_MIN_LOG_LEVEL=3``, inherited by
@@ -163,6 +170,9 @@ def prepare_verification_cli():
     if arguments is None:
         return
     chosen = verification_cli_backend()
+    if chosen == "all":  # this process only starts the others: any installed backend will do
+        chosen = next((name for name in installed_backends() if name == configured_backend()[0]),
+                      next(iter(installed_backends()), None))
     if chosen in BACKENDS and "keras" not in sys.modules:
         os.environ["KERAS_BACKEND"] = chosen
     global _QUIET

@@ -37,14 +37,18 @@ from keras_optims import backends, saved_state
 from keras_optims import hyperparameters as checks
 from keras_optims.algorithm import Algorithm
 
-KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. TensorFlow backend
-            only: how the update runs on CPU. `None` updates every
-            float32/float64 CPU variable in one fused native op per step
-            (built on first use with the system C++ compiler, cached) and
-            runs the rest as `jit_compile` says; `True` requires the fused
-            op (raises where it cannot be used, and under the JAX and
-            PyTorch backends); `False` never uses it. The result is the
-            same rule either way.
+KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. Whether the step may
+            run in a fused kernel (one pass over all variables, the same
+            course rule). TensorFlow: this package's native CPU op, which
+            updates every float32/float64 CPU variable in one call per step
+            (built on first use with the system C++ compiler and cached).
+            PyTorch: torch's own fused SGD and Adam kernels, for gradient
+            descent, momentum, course RMSProp and course Adam. `None` uses
+            the fused kernel where one computes the rule and runs the rest
+            as below; `True` requires it (raises `FusedUnavailable` under
+            JAX, which has none, and for a rule no fused kernel computes,
+            such as `epsilon_mode="keras"` under PyTorch); `False` never
+            uses it. The verification suite checks every path.
         jit_compile: bool, default `True`. TensorFlow backend only: run what
             the fused op does not take XLA-compiled (also on CPU), in one
             computation for all of them; `False` runs the same rule as
@@ -52,9 +56,9 @@ KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. TensorFlow 
             `tf.distribute` strategy, inside a model compiled with
             `jit_compile=False` or `run_eagerly=True` (Keras 3 resolves
             "auto" to off on CPU-only TensorFlow), and on a device where
-            XLA cannot run. (Under JAX the update is part of
-            Keras's XLA-compiled step; under PyTorch it runs as multi-tensor
-            `torch._foreach_*` ops.)
+            XLA cannot run. (Under JAX the update is part of Keras's
+            XLA-compiled step; under PyTorch what no fused kernel takes runs
+            in place as multi-tensor ``torch._foreach_*_`` ops.)
         **kwargs: Keras's own optimizer arguments (`name`, `weight_decay`,
             `clipnorm`, `clipvalue`, `global_clipnorm`, `use_ema`,
             `ema_momentum`, `ema_overwrite_frequency`, `loss_scale_factor`,

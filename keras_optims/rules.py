@@ -1,8 +1,12 @@
 """The course's update rules, each written once.
 
-Every optimizer class of every Keras flavour calls one of these functions; no
-other file restates the math. They are pure: they take the current values and
-return the new ones, and never assign anything.
+Every optimizer class of every Keras flavour calls one of these functions.
+They are pure: they take the current values and return the new ones, and
+never assign anything. Three faster forms restate some of them, and the
+verification suite checks each against the course's math like the rules
+themselves: the fused CPU kernel (`native/course_update.cc`, TensorFlow),
+the in-place forms and the choice of torch's fused kernels in
+`backends/torch.py` (PyTorch).
 
 Conventions (course notation):
 

@@ -18,8 +18,10 @@ import pytest
 import keras
 from keras_optims import compat
 from keras_optims.verification import equivalences, suite
+from support import requires
 
 BACKEND = keras.backend.backend()
+ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
@@ -33,6 +35,23 @@ def python(code, tmp_path, *, backend=None, argv=(), **env):
         environment["KERAS_BACKEND"] = backend
     command = list(argv) or [sys.executable, "-c", textwrap.dedent(code)]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, env=environment, cwd=tmp_path)
+
+
+def not_installed(*modules):
+    """Code that makes `modules` look not installed to every import and to
+    other libraries' probes: the import system finds no such module
+    (ModuleNotFoundError), and nothing is put in sys.modules (SciPy, which
+    JAX imports, reads ``sys.modules["torch"]`` when it is there)."""
+    return textwrap.dedent(f"""\
+        import importlib.abc, sys
+
+        class NotInstalled(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name.split(".")[0] in {set(modules)!r}:
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+        sys.meta_path.insert(0, NotInstalled())
+        """)
 
 
 def hide(*modules):
@@ -149,3 +168,32 @@ def test_the_installation_page_quotes_the_real_error(tmp_path):
     quoted = next(line for line in page.splitlines() if line.startswith("ModuleNotFoundError: Keras's backend"))
     done = python(hide("tensorflow") + "import keras_optims\n", tmp_path)
     assert done.stderr.strip().splitlines()[-1] == quoted
+
+
+@pytest.mark.slow
+@pytest.mark.once  # hides two backends itself
+@requires("jax")
+def test_readmes_prove_it_command_passes_after_a_one_extra_install(tmp_path):
+    """README's "Prove it" command where only JAX is installed (TensorFlow,
+    tf_keras and PyTorch unimportable in every process it starts) and no
+    KERAS_BACKEND is set: it runs JAX, names the other two with their
+    extras, counts them as skipped and exits 0. (Before, it started
+    TensorFlow and failed.) One section keeps it short; `make test-compat`
+    runs the whole command from wheels with only [jax] and only [torch]."""
+    import re
+
+    command = re.search(r"^## Prove it\n+```sh\n(.*?)\n```", (ROOT / "README.md").read_text(), re.M | re.S).group(1)
+    assert command == "python -m keras_optims.verification --backend all"
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(not_installed("tensorflow", "tf_keras", "torch"))
+    path = tmp_path / "all.json"
+    argv = [sys.executable, *command.split()[1:], "--only", "schedule", "--steps", "10", "--json", str(path)]
+    done = python("", tmp_path, argv=argv,
+                  PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert 'tensorflow: skipped: TensorFlow is not installed (pip install "keras-optims[tensorflow]")' in done.stdout
+    assert 'torch: skipped: PyTorch is not installed (pip install "keras-optims[torch]")' in done.stdout
+    runs = json.loads(path.read_text())["runs"]
+    assert [("skipped" in r, r["passed"]) for r in runs] == [(True, True), (False, True), (True, True)]
+    assert runs[1]["backend"] == "jax" and runs[1]["counts"]["PASS"] > 0 and runs[1]["counts"]["FAIL"] == 0

@@ -332,6 +332,32 @@ def test_cli_writes_junit_xml_and_markdown_that_show_the_failure(monkeypatch, tm
     assert len(table) == 3 and "FAILED" in lines[0]
 
 
+@pytest.mark.once
+def test_cli_all_names_each_backend_not_installed_and_skips_it(monkeypatch, tmp_path, capsys):
+    """`--backend all` after a one-extra install: the backends that are not
+    installed are named with the extra that brings each and counted as
+    skipped, not failed (nothing is started for them)."""
+    import subprocess
+
+    from keras_optims import compat
+
+    monkeypatch.setattr(compat, "installed_backends", lambda: [])
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail(f"started {a}"))
+    path, junit, summary = tmp_path / "all.json", tmp_path / "junit.xml", tmp_path / "summary.md"
+    assert cli.main(["--backend", "all", "--json", str(path), "--junit", str(junit), "--markdown", str(summary)]) == 0
+    out = capsys.readouterr().out
+    extras = {"tensorflow": ("TensorFlow", "keras-optims[tensorflow]"), "jax": ("JAX", "keras-optims[jax]"),
+              "torch": ("PyTorch", "keras-optims[torch]")}
+    for backend, (title, extra) in extras.items():
+        assert f'{backend}: skipped: {title} is not installed (pip install "{extra}")' in out
+    payload = json.loads(path.read_text())
+    assert payload["passed"] is True and [r["backend"] for r in payload["runs"]] == list(extras)
+    assert all(r["skipped"].startswith(extras[r["backend"]][0]) for r in payload["runs"])
+    root = ElementTree.parse(junit).getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("skipped"), root.get("errors")) == ("3", "0", "3", "0")
+    assert summary.read_text().count(": skipped (") == 3
+
+
 LONG = "a case whose name goes on " * 6  # 156 characters
 
 

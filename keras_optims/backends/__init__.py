@@ -14,7 +14,7 @@ supplies only what differs between tensor libraries:
 | --- | --- | --- |
 | TensorFlow | `backends.tensorflow` | the fused CPU kernel (`keras_optims.native`), XLA elsewhere; small variables' slots in flat buffers |
 | JAX | `backends.jax` | inside Keras's jitted train step (one XLA program); one slot variable per model variable |
-| PyTorch | `backends.torch` | multi-tensor `torch._foreach_*` ops over all variables of a dtype and device |
+| PyTorch | `backends.torch` | in place, all variables of a dtype and device at once: torch's fused SGD and Adam kernels where one computes the rule, in-place `torch._foreach_*_` ops otherwise |
 
 Only the module of the backend in use is imported, so under JAX or PyTorch
 TensorFlow is never imported.
@@ -148,7 +148,8 @@ class PerVariableUpdater:
     @staticmethod
     def fused_refusal(rule):
         """Why `fused=True` cannot be honoured for `rule` (None if it can)."""
-        return f"the fused kernels are the TensorFlow backend's, and the backend is {name()}"
+        return (f"the backend is {name()}, which has no fused kernel (TensorFlow has this package's native "
+                "CPU op, PyTorch torch's fused SGD and Adam kernels)")
 
     def build(self, optimizer, variables):
         if self.slot_names:

@@ -11,8 +11,9 @@ Markdown (for a job summary), `--json` every number.
 
 Without `--backend` the suite runs on the current backend (KERAS_BACKEND);
 `--backend X` runs it on X, without KERAS_BACKEND and without the default
-backend's library (only X's need be installed); `--backend all` runs each
-backend in a new Python process. Under JAX it turns on ``jax_enable_x64``
+backend's library (only X's need be installed); `--backend all` runs it on
+each installed backend, each in a new Python process, and names each backend
+that is not installed with the extra that brings it: skipped, not failed. Under JAX it turns on ``jax_enable_x64``
 itself (float64 models need it).
 
 TensorFlow's native log lines are quieted (``TF_CPP_MIN_LOG_LEVEL=3``,
@@ -160,9 +161,16 @@ def run_in_subprocesses(args):
     """Runs the suite once per backend of `args.backend`, each in a new
     process with KERAS_BACKEND set; combines their JSON."""
     chosen = BACKENDS if args.backend == "all" else (args.backend,)
+    installed = compat.installed_backends()
     status, runs = 0, []
     with tempfile.TemporaryDirectory() as folder:
         for backend in chosen:
+            if args.backend == "all" and backend not in installed:
+                _, title, extra = compat.BACKENDS[backend]
+                reason = f"{title} is not installed (pip install \"{extra}\")"
+                print(f"{backend}: skipped: {reason}\n", flush=True)
+                runs.append({"backend": backend, "passed": True, "skipped": reason})
+                continue
             out = os.path.join(folder, f"{backend}.json")
             command = [sys.executable, "-m", "keras_optims.verification", "--steps", str(args.steps),
                        "--dtype", args.dtype, "--seed", str(args.seed), "--json", out]
@@ -178,6 +186,9 @@ def run_in_subprocesses(args):
             else:
                 runs.append({"backend": backend, "passed": False, "error": f"exit status {code}"})
             print(flush=True)
+    if len(chosen) > 1:
+        print("all: " + "; ".join(f"{r['backend']} " + (f"skipped ({r['skipped']})" if "skipped" in r else
+                                                      "passed" if r["passed"] else "FAILED") for r in runs))
     payload = runs[0] if len(runs) == 1 else {"passed": all(r["passed"] for r in runs), "runs": runs}
     write_outputs(args, runs, payload)
     return status

@@ -4,7 +4,9 @@
 Both take the runs as `python -m keras_optims.verification --json` writes
 them (one dict per backend: "backend", "device", "rows", "counts",
 "seconds"; or "backend", "passed": False and "error" when a run did not
-finish), so that a run per backend in its own process is reported alike.
+finish; or "backend", "passed": True and "skipped", the reason, for a
+backend `--backend all` found not installed), so that a run per backend in
+its own process is reported alike.
 """
 
 import xml.etree.ElementTree as ET
@@ -24,7 +26,8 @@ def _details(row):
 def junit_xml(runs):
     """JUnit XML: a testsuite per backend, a testcase per row (classname the
     section), a failed row as a `failure` whose message is the row's note, a
-    skipped row as `skipped`, a run that did not finish as one `error`."""
+    skipped row as `skipped`, a run that did not finish as one `error`, a
+    backend not installed as one `skipped`."""
     root = ET.Element("testsuites", name=SUITE)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for run in runs:
@@ -45,6 +48,11 @@ def junit_xml(runs):
                 ET.SubElement(case, "skipped", message=row.get("note") or "skipped")
             else:
                 ET.SubElement(case, "system-out").text = _details(row) + (f"; {row['note']}" if row.get("note") else "")
+        if "skipped" in run:
+            counts["tests"] += 1
+            counts["skipped"] += 1
+            case = ET.SubElement(suite, "testcase", classname=f"{SUITE}.{backend}", name="run")
+            ET.SubElement(case, "skipped", message=str(run["skipped"]))
         if "error" in run:
             counts["tests"] += 1
             counts["errors"] += 1
@@ -72,6 +80,9 @@ def markdown(runs):
         backend = run.get("backend", "?")
         if "error" in run:
             out += [f"### {SUITE} on {backend}: did not finish ({_cell(run['error'])})", ""]
+            continue
+        if "skipped" in run:
+            out += [f"### {SUITE} on {backend}: skipped ({_cell(run['skipped'])})", ""]
             continue
         counts, device = run.get("counts", {}), run.get("device", {})
         status = "passed" if run.get("passed") else "FAILED"

@@ -16,8 +16,9 @@ declares, on each Keras 3 backend, from the distributions users install.
    wheel with only ``[jax]``, then only ``[torch]`` (no TensorFlow
    installed: checked); ``import keras_optims`` without a backend chosen
    fails with the error that names the extra; README's first example runs
-   under that backend; ``keras-optims-verify --backend B`` passes with no
-   ``KERAS_BACKEND`` in the environment.
+   under that backend; README's "Prove it" command (``--backend all``),
+   with no ``KERAS_BACKEND`` in the environment, passes on B and names the
+   other backends with their extras, skipped.
 
 Writes DIR/compat.json and DIR/compat.md (the matrix: configuration, tests
 passed, verification rows passed, minutes; the distributions' sizes) and
@@ -212,6 +213,7 @@ def run_config(config, wheel, out_root):
 
 
 README_EXAMPLE = re.compile(r"^## Use\n.*?```python\n(.*?)```", re.S | re.M)
+PROVE_IT = re.compile(r"^## Prove it\n+```sh\n(.*?)\n```", re.S | re.M)
 
 
 def check_distribution(wheel, backend, out_root):
@@ -243,9 +245,16 @@ def check_distribution(wheel, backend, out_root):
             example.write_text(README_EXAMPLE.search((ROOT / "README.md").read_text()).group(1))
             run([bin_dir / "python", example], log, env={**env, "KERAS_BACKEND": backend}, cwd=home)
             result["readme_example"] = "ran"
+            # README's "Prove it" command, as a user of this one extra runs it:
+            # the other backends are named with their extras and skipped.
             path = out / "verification.json"
-            run([bin_dir / "keras-optims-verify", "--backend", backend, "--json", path], log, env=env, cwd=home)
-            counts = json.loads(path.read_text())["counts"]
+            command = PROVE_IT.search((ROOT / "README.md").read_text()).group(1).split()
+            run([bin_dir / "python", *command[1:], "--json", path], log, env=env, cwd=home)
+            runs = {r["backend"]: r for r in json.loads(path.read_text())["runs"]}
+            others = [b for b in runs if b != backend]
+            if any("pip install" not in runs[b].get("skipped", "") for b in others):
+                raise RuntimeError(f"{' '.join(command)} did not skip {others} naming their extras: {runs}")
+            counts = runs[backend]["counts"]
             result["verification"] = {"passed": counts["PASS"], "failed": counts["FAIL"], "skipped": counts["SKIP"]}
             result["ok"] = counts["FAIL"] == 0
         except Exception as error:
