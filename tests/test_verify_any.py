@@ -110,6 +110,34 @@ def test_a_wrong_heavy_ball_reference_is_caught_at_the_step_it_first_differs(lat
     assert re.match(r"Report\('heavy_ball\w*', FAIL, steps=100, dtype=float64", repr(report))
 
 
+def test_a_reference_that_takes_lr_is_given_the_learning_rate_the_optimizer_holds():
+    """At the course's α = 0.1 a plain Keras subclass holds 0.10000000149…
+    (a float32 variable): a reference written with 0.1 differs from step 1
+    in float64, one that takes `lr` is given what the optimizer holds, and
+    passes; under a schedule, α for step t is the schedule's at t − 1."""
+
+    def with_literal(W, dW, state, t):
+        G = state["G"] + dW**2
+        return W - 0.1 * dW / (np.sqrt(G) + 1e-7), {"G": G}
+
+    given = []
+
+    def with_lr(W, dW, state, t, lr):
+        given.append((t, lr))
+        G = state["G"] + dW**2
+        return W - lr * dW / (np.sqrt(G) + 1e-7), {"G": G}
+
+    wrong = check(Adagrad(0.1), with_literal, slots={"G": "accumulators"}, steps=5)
+    assert not wrong.passed and wrong.first_failure.step == 1
+    assert check(Adagrad(0.1), with_lr, slots={"G": "accumulators"}, steps=5).passed
+    assert {lr for _, lr in given} == {float(np.float32(0.1))} and {t for t, _ in given} == set(range(1, 6))
+
+    schedule = keras.optimizers.schedules.ExponentialDecay(ALPHA, decay_steps=1, decay_rate=0.5)
+    given.clear()
+    assert check(Adagrad(schedule), with_lr, slots={"G": "accumulators"}, steps=4).passed
+    assert sorted(set(given)) == [(t, ALPHA * 0.5 ** (t - 1)) for t in range(1, 5)]
+
+
 def test_init_gives_the_reference_its_starting_state():
     """Adagrad whose accumulator starts at 0.1 (Keras's Adagrad default)."""
 

@@ -39,7 +39,7 @@ from keras_optims.verification import check
 class CourseAdam(keras.optimizers.Optimizer):
     """v ← β₁v + (1−β₁)dW;  s ← β₂s + (1−β₂)dW²;  W ← W − α·v̂/(√ŝ + ε)"""
 
-    def __init__(self, learning_rate=0.0625, beta_1=0.875, beta_2=0.9375, epsilon=1e-8, **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
@@ -53,25 +53,33 @@ class CourseAdam(keras.optimizers.Optimizer):
         index = self._get_variable_index(variable)
         v, s = self.v[index], self.s[index]
         t = ops.cast(self.iterations + 1, variable.dtype)
-        self.assign(v, self.beta_1 * v + (1 - self.beta_1) * gradient)
-        self.assign(s, self.beta_2 * s + (1 - self.beta_2) * ops.square(gradient))
-        v_hat = v / (1 - ops.power(self.beta_1, t))
-        s_hat = s / (1 - ops.power(self.beta_2, t))
+        # `.value`: the backend's tensor, which keeps the Python float β exact.
+        self.assign(v, self.beta_1 * v.value + (1 - self.beta_1) * gradient)
+        self.assign(s, self.beta_2 * s.value + (1 - self.beta_2) * ops.square(gradient))
+        v_hat = v.value / (1 - self.beta_1**t)
+        s_hat = s.value / (1 - self.beta_2**t)
         lr = ops.cast(learning_rate, variable.dtype)
         self.assign_sub(variable, lr * v_hat / (ops.sqrt(s_hat) + self.epsilon))
 
 
 # %% [markdown]
-# The hyperparameters are exact in float32 (0.0625, 0.875, 0.9375): Keras
-# keeps the learning rate in a float32 variable, so a value like 0.001 would
-# differ from the float64 reference by its float32 rounding, not by a bug.
-#
 # The reference takes float64 arrays and returns the new weights and state;
-# `t` is 1 on the first step.
+# `t` is 1 on the first step. It is written with the course's values (α =
+# 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-8), with one exception: it takes `lr`
+# and uses what `check` passes, the learning rate the optimizer actually holds.
+# Keras keeps a learning rate in a float32 variable, where 0.001 is
+# 0.0010000000474974513; a reference that used 0.001 itself would differ from
+# the optimizer by that rounding (about 5e-8, far above float64's tolerance of
+# 1e-12) from the first step, and the check would blame a rounding, not a bug.
+# β₁, β₂ and ε stay Python floats in the optimizer, multiplied with the
+# backend's tensors (`v.value`, not the Keras variable `v`): under PyTorch,
+# Keras 3.15 rounds a Python float through float32 when it meets a Keras
+# variable (`0.9 * v` multiplies by 0.8999999762), a slip this same check
+# catches at step 2.
 
 
 # %%
-def adam_step(W, dW, state, t, lr=0.0625, b1=0.875, b2=0.9375, eps=1e-8):
+def adam_step(W, dW, state, t, lr, b1=0.9, b2=0.999, eps=1e-8):
     v = b1 * state["v"] + (1 - b1) * dW
     s = b2 * state["s"] + (1 - b2) * dW**2
     v_hat, s_hat = v / (1 - b1**t), s / (1 - b2**t)
@@ -91,7 +99,7 @@ assert report.passed, report
 
 
 # %%
-def no_bias_correction(W, dW, state, t, lr=0.0625, b1=0.875, b2=0.9375, eps=1e-8):
+def no_bias_correction(W, dW, state, t, lr, b1=0.9, b2=0.999, eps=1e-8):
     v = b1 * state["v"] + (1 - b1) * dW
     s = b2 * state["s"] + (1 - b2) * dW**2
     return W - lr * v / (np.sqrt(s) + eps), {"v": v, "s": s}

@@ -113,6 +113,24 @@ class EWMA(SerializableCallback):
         monitor: a metric name (`"loss"`, `"accuracy"`, …) or a list of them.
         beta: β in [0, 1).
         bias_correction: bool, report V_t / (1 − βᵗ) instead of V_t.
+
+    Examples:
+        The smoothed mini-batch cost of a `fit`, one value per batch:
+
+        ```python
+        import keras
+        import numpy as np
+        import keras_optims
+        from keras_optims.callbacks import EWMA
+
+        x = np.random.default_rng(0).standard_normal((256, 2))
+        y = (x[:, :1] > 0).astype("float32")
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=keras_optims.Adam(0.01), loss="binary_crossentropy")
+        ewma = EWMA("loss", beta=0.9)
+        model.fit(x, y, batch_size=32, epochs=3, verbose=0, callbacks=[ewma])
+        assert len(ewma.history["ewma_loss"]) == len(ewma.history["batch_loss"]) == 3 * 8
+        ```
     """
 
     def __init__(self, monitor="loss", beta=0.9, bias_correction=True):

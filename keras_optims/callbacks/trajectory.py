@@ -32,6 +32,24 @@ class TrajectoryRecorder(SerializableCallback):
             their paths; a path may leave out leading parts if what remains
             is unique (`"dense/kernel"` for `"sequential/dense/kernel"`).
         every: integer ≥ 1, record after every `every`-th step.
+
+    Examples:
+        A bias's path under momentum, one point per step:
+
+        ```python
+        import keras
+        import numpy as np
+        import keras_optims
+        from keras_optims.callbacks import TrajectoryRecorder
+
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="dense")])
+        model.compile(optimizer=keras_optims.Momentum(0.1), loss="mse")
+        recorder = TrajectoryRecorder(["dense/bias"])
+        model.fit(np.ones((8, 2)), np.ones((8, 1)), batch_size=4, epochs=2, verbose=0, callbacks=[recorder])
+        assert list(recorder.steps) == [0, 1, 2, 3, 4]
+        (path,) = recorder.trajectories
+        assert recorder.trajectories[path].shape == (5, 1)
+        ```
     """
 
     def __init__(self, variables=None, every=1):

@@ -11,6 +11,7 @@ the references in `reference/`).
 
 import dataclasses
 import functools
+import inspect
 import operator
 
 import keras
@@ -308,7 +309,12 @@ def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64",
         optimizer: a Keras 3 optimizer (ours, Keras's, a user's subclass).
         reference: ``reference(W, dW, state, t) -> (W, state)``, one step
             for one variable: float64 NumPy arrays, `state` a dict, `t` 1 on
-            the first step. It may modify its arguments.
+            the first step. It may modify its arguments. If it has an `lr`
+            parameter, it is also given ``lr=`` α as the optimizer holds it
+            for step t (its learning-rate variable, or its schedule at step
+            t − 1), widened exactly to a Python float. Keras keeps α in a
+            float32 variable, where the course's 0.1 is 0.10000000149011612:
+            a reference that takes `lr` compares at the course's values.
         slots: dict mapping each key of `state` to where the optimizer keeps
             it: the name of an optimizer attribute holding one variable per
             model variable (Keras's convention: ``{"m": "_momentums"}``) or a
@@ -328,8 +334,43 @@ def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64",
     nothing through float32: weights and gradients reach the optimizer as
     NumPy arrays of `dtype`.
 
-        report = check(MyAdagrad(0.1), adagrad_step, slots={"G": "_accumulators"})
+    Examples:
+        A plain Keras subclass, Adagrad (G ← G + dW²; W ← W − α·dW / (√G +
+        ε)), at α = 0.1:
+
+        ```python
+        import keras
+        import numpy as np
+        from keras import ops
+        from keras_optims.verification import check
+
+
+        class MyAdagrad(keras.optimizers.Optimizer):
+            def __init__(self, learning_rate=0.1, epsilon=1e-7, **kwargs):
+                super().__init__(learning_rate=learning_rate, **kwargs)
+                self.epsilon = epsilon
+
+            def build(self, variables):
+                if self.built:
+                    return
+                super().build(variables)
+                self.accumulators = self.add_optimizer_variables(variables, "accumulator")
+
+            def update_step(self, gradient, variable, learning_rate):
+                G = self.accumulators[self._get_variable_index(variable)]
+                self.assign_add(G, ops.square(gradient))
+                lr = ops.cast(learning_rate, variable.dtype)
+                self.assign_sub(variable, lr * gradient / (ops.sqrt(G) + self.epsilon))
+
+
+        def adagrad_step(W, dW, state, t, lr):  # lr: α as the optimizer holds it
+            G = state["G"] + dW**2
+            return W - lr * dW / (np.sqrt(G) + 1e-7), {"G": G}
+
+
+        report = check(MyAdagrad(0.1), adagrad_step, slots={"G": "accumulators"})
         assert report.passed, report
+        ```
     """
     if not isinstance(optimizer, keras.optimizers.Optimizer):
         raise TypeError(f"Argument `optimizer` must be a Keras optimizer. Received: optimizer={optimizer!r}")
@@ -352,6 +393,8 @@ def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64",
     keys = tuple(slots)
     init = init or (lambda W: {k: np.zeros_like(W) for k in keys})
     name = getattr(optimizer, "name", type(optimizer).__name__)
+    if _takes_learning_rate(reference):
+        reference = functools.partial(_given_learning_rate, reference, optimizer, {})
     return _compare(name, Driver(optimizer, slots), reference, steps, dtype, seed, keys, init,
                     shapes=shapes, gradient_scale=gradient_scale)
 
@@ -377,6 +420,37 @@ def _check_gradients(shapes, gradient_scale):
 def _check_steps(steps):
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"Argument `steps` must be an integer >= 1. Received: steps={steps!r}")
+
+
+def _takes_learning_rate(reference):
+    """Whether `reference` has an `lr` parameter that can be passed by name."""
+    try:
+        parameter = inspect.signature(reference).parameters.get("lr")
+    except (TypeError, ValueError):  # no signature to read (a builtin): it takes what `check` documents
+        return False
+    return parameter is not None and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+
+
+def _given_learning_rate(reference, optimizer, read, W, dW, state, t):
+    """`reference`'s step t given ``lr=`` α as `optimizer` holds it for step t
+    (read once per step into `read`)."""
+    if t not in read:
+        read.clear()
+        read[t] = _learning_rate_at(optimizer, t)
+    return reference(W, dW, state, t, lr=read[t])
+
+
+def _learning_rate_at(optimizer, t):
+    """α as a Keras optimizer holds it for step t (1, 2, …), as a Python
+    float: its schedule's value at step t − 1 (Keras evaluates it at the
+    step count before the update), else its learning-rate variable's value
+    (or what a callable learning rate returns)."""
+    learning_rate = optimizer._learning_rate
+    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        learning_rate = learning_rate(t - 1)
+    elif callable(learning_rate) and not isinstance(learning_rate, keras.Variable):
+        learning_rate = learning_rate()
+    return float(keras.ops.convert_to_numpy(learning_rate))
 
 
 def _learning_rate_of(optimizer):
@@ -410,8 +484,14 @@ def verify(optimizer, steps=100, dtype="float64", seed=0, name=None, *, shapes=S
     `keras_optims.verification.tolerances`. Anything else raises, naming
     what is supported (use `check` with a reference of your own).
 
-        report = keras_optims.verification.verify(keras_optims.Adam(1e-3))
+    Examples:
+        ```python
+        import keras_optims
+        from keras_optims.verification import verify
+
+        report = verify(keras_optims.Adam(3e-4, beta_2=0.99), steps=200)
         assert report.passed, report
+        ```
     """
     _check_steps(steps)
     spec = registry.reference_for(optimizer)

@@ -1,10 +1,27 @@
 """Assertions for test suites (pytest, unittest, anything that reports an
 `AssertionError`), in the manner of `numpy.testing`.
 
+Examples:
+    The course's momentum, v ← β·v + (1 − β)·dW and W ← W − α·v, held to a
+    hand-written step in a test:
+
+    ```python
+    import keras_optims
     from keras_optims.verification.testing import assert_optimizer_matches
 
-    def test_my_adagrad_is_adagrad():
-        assert_optimizer_matches(MyAdagrad(0.1), adagrad_step, slots={"G": "_accumulators"})
+
+    def momentum_step(W, dW, state, t, lr, beta=0.9):
+        v = beta * state["v"] + (1 - beta) * dW
+        return W - lr * v, {"v": v}
+
+
+    def test_momentum_is_the_course_rule():
+        assert_optimizer_matches(keras_optims.Momentum(0.1, beta=0.9), momentum_step,
+                                 slots={"v": lambda optimizer, W: optimizer.get_slot(W, "v")})
+
+
+    test_momentum_is_the_course_rule()
+    ```
 """
 
 import numpy as np
