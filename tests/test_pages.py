@@ -1,5 +1,5 @@
-"""Every code block on every page of the documentation (docs/**/*.md and
-README.md) runs, on each backend where its page claims it works, and shows
+"""Every code block on every page of the documentation (docs/**/*.md,
+README.md, CONTRIBUTING.md and benchmarks/README.md) runs, on each backend where its page claims it works, and shows
 what the page says.
 
 How a page's blocks are read:
@@ -22,6 +22,7 @@ How a page's blocks are read:
 """
 
 import contextlib
+import importlib.metadata
 import io
 import re
 import shlex
@@ -35,7 +36,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "benchmarks" / "README.md", *sorted(DOCS.rglob("*.md"))]
 BLOCK = re.compile(r"^(?P<marker><!-- backends: (?P<backends>[a-z, ]+) -->\n)?```(?P<language>\w*)[^\n]*\n(?P<code>.*?)^```\n",
                    re.S | re.M)
 LANGUAGES = {"python", "text", "pycon", "sh"}
@@ -53,7 +54,7 @@ def blocks(page):
 
 
 def page_id(page):
-    return page.relative_to(DOCS).as_posix() if page.is_relative_to(DOCS) else page.name
+    return (page.relative_to(DOCS) if page.is_relative_to(DOCS) else page.relative_to(ROOT)).as_posix()
 
 
 @pytest.mark.once
@@ -137,10 +138,16 @@ def extras():
 
 def check_command(words, where):
     if words[0] == "pip" and words[1:2] == ["install"]:
+        assert any(w.startswith("keras-optims") for w in words[2:]), f"{where}: installs no keras-optims"
         for requirement in words[2:]:
-            named = re.fullmatch(r"keras-optims(\[([\w,-]+)\])?", requirement)
-            assert named, f"{where}: installs {requirement!r}, not keras-optims"
-            assert set((named[2] or "").split(",")) - {""} <= extras(), f"{where}: unknown extra in {requirement}"
+            named = re.fullmatch(r"([\w-]+)(\[([\w,-]+)\])?", requirement)
+            assert named, f"{where}: installs {requirement!r}, which the tests cannot check"
+            chosen = set((named[3] or "").split(",")) - {""}
+            if named[1] == "keras-optims":
+                assert chosen <= extras(), f"{where}: unknown extra in {requirement}"
+            else:  # another project's extra beside ours (JAX's CUDA build): one its installed release declares
+                assert chosen and chosen <= set(importlib.metadata.metadata(named[1]).get_all("Provides-Extra") or ()), (
+                    f"{where}: {requirement} is not an extra of the installed {named[1]}")
     elif words[0] == "make":
         assert set(words[1:]) <= makefile_targets(), f"{where}: {words[1:]} are not all Makefile targets"
     elif words[:3] == ["python", "-m", "keras_optims.verification"] or words[0] == "keras-optims-verify":
@@ -188,6 +195,10 @@ def test_the_command_checker_can_fail():
         check_command(["make", "no-such-target"], "here")
     with pytest.raises(AssertionError):
         check_command(["pip", "install", "keras-optims[no-such-extra]"], "here")
+    with pytest.raises(AssertionError):
+        check_command(["pip", "install", "keras-optims[jax]", "jax[no-such-extra]"], "here")
+    with pytest.raises(AssertionError):
+        check_command(["pip", "install", "jax[cuda12]"], "here")
     with pytest.raises(AssertionError):
         check_command(["keras-optims-verify", "--no-such-flag"], "here")
     with pytest.raises(AssertionError):
