@@ -72,6 +72,13 @@ axis.legend()
 plt.show()
 
 # %% [markdown]
+# *What to see: all four start at α₀ = 0.2. 1/(1 + epoch) halves α after one
+# epoch and ends lowest (α₀/30); 1/√epoch_num falls more slowly (α₀/√30);
+# 0.95^epoch loses 5% each epoch; the staircase holds each value for ten
+# epochs.*
+
+
+# %% [markdown]
 # ## Decay lets mini-batch gradient descent settle
 #
 # A linear regression with noisy targets, mini-batches of 8, 40 epochs, the

@@ -69,6 +69,12 @@ axis.legend()
 plt.show()
 
 # %% [markdown]
+# *What to see: β = 0.5 (about 2 days) follows nearly every wiggle of the
+# gray data; β = 0.9 (about 10 days) is smoother; β = 0.98 (about 50 days) is
+# smoothest, and runs late: it turns with the seasons weeks after the data.*
+
+
+# %% [markdown]
 # ## Bias correction
 #
 # Starting from $V_0 = 0$, the uncorrected average begins far below the data:
@@ -88,6 +94,12 @@ axis.plot(days, raw, label="V, β = 0.98")
 axis.plot(days, corrected, label="V / (1 − βᵗ)")
 axis.legend()
 plt.show()
+
+# %% [markdown]
+# *What to see: the uncorrected V starts near zero and takes weeks to climb
+# to the data's level; the corrected average starts at the first day's
+# temperature; once 0.98ᵗ is small (after a few months) the two lines are one.*
+
 
 # %% [markdown]
 # ## The same average of the training loss, in `fit`
@@ -121,3 +133,8 @@ axis.plot(smoothed, label="EWMA, β = 0.9, corrected")
 axis.set(xlabel="batch", ylabel="loss")
 axis.legend()
 plt.show()
+
+# %% [markdown]
+# *What to see: each batch's loss (gray) jumps from batch to batch; the
+# corrected average follows its trend downward from the first batch on.*
+

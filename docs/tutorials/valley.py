@@ -65,6 +65,16 @@ def walk(optimizer, steps=60, start=(-9.0, 1.8)):
 # step (the zigzag), and above 0.5 the zigzag grows. At α = 0.49, close to that
 # limit, both take the same learning rate; momentum has β = 0.9.
 
+# %% [markdown]
+# RMSProp and Adam take other learning rates, because in them α means
+# something else: each divides a direction's gradient by the root of the
+# average of its squares, so while the gradients are steady their step is
+# about α in every direction, whatever the gradient's size. α is then a
+# distance. RMSProp's α = 0.2 crosses the 9 units from the start to the
+# minimum in about 45 of the 60 steps. Adam's α = 1.0 gets there in about ten;
+# its average of the gradients (β₁ = 0.9) then carries it past the minimum,
+# which the picture below shows.
+
 # %%
 alpha = 0.49
 paths = {
@@ -100,6 +110,14 @@ left.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
+# *What to see: gradient descent (blue) crosses the valley on every step
+# and after 60 steps still zigzags, with the highest cost of the four;
+# momentum (orange) swings across a few times, slowly, and ends lower.
+# RMSProp (green) drops to the valley floor and runs straight along it.
+# Adam (red) overshoots the minimum (★), leaves the plot on the right and
+# comes back. Right: the cost per step, on a log scale.*
+
+# %% [markdown]
 # ## Why: the averages
 #
 # RMSProp and Adam divide each direction by the root of the average of its
@@ -112,3 +130,32 @@ plt.show()
 y_gd = paths["GradientDescent"][:, 1]
 assert np.all(np.sign(y_gd[1:-1]) != np.sign(y_gd[2:]))  # the zigzag: y changes sign every step
 np.testing.assert_allclose(np.abs(y_gd[1:] / y_gd[:-1]), 0.96, rtol=1e-12)
+
+# %% [markdown]
+# ## RMSProp's floor, Adam's overshoot
+#
+# RMSProp's step does not shrink as it nears the minimum: there the gradient
+# shrinks, and so does the root of the average of its squares, so the step
+# stays about α long. It cannot settle closer than its step allows: across
+# the valley it ends up jumping between $y = \pm\alpha/2$, where the cost is
+# $2\,(\alpha/2)^2 = 0.02$ at α = 0.2, its floor at that learning rate.
+# (Its first step is longer still, $\alpha/\sqrt{1-\beta} = 0.63$: $s$ starts
+# at zero and RMSProp has no bias correction.) A smaller α lowers the floor;
+# decay per epoch lowers it as training goes on ([Decay per
+# epoch](decay.md)). Adam's first step is exactly α in each direction
+# ($\hat v/\sqrt{\hat s} = dW/|dW|$ at $t = 1$); at α = 1 its momentum
+# carries it to $x \approx 2.6$, past the minimum, before it turns back and
+# settles, since its steps shrink with $\hat v$, the average of gradients that
+# now change sign. 200 steps of each:
+
+# %%
+rmsprop, adam = walk(keras_optims.RMSProp(0.2), steps=200), walk(keras_optims.Adam(1.0), steps=200)
+late = np.array([f(point) for point in rmsprop[150:]])
+print(f"RMSProp, steps 150-200: cost {late.min():.3f} to {late.max():.3f}, "
+      f"mean |Δy| {np.abs(np.diff(rmsprop[150:, 1])).mean():.3f}")
+print(f"Adam: first step {np.round(adam[1] - adam[0], 6)}, furthest x {adam[:, 0].max():.2f}, "
+      f"cost after 200 steps {f(adam[-1]):.1e}")
+assert np.all((0.015 < late) & (late < 0.025))                       # the floor, 2·(α/2)² = 0.02
+np.testing.assert_allclose(np.abs(np.diff(rmsprop[150:, 1])).mean(), 0.2, rtol=0.05)  # steps of about α
+np.testing.assert_allclose(np.abs(adam[1] - adam[0]), 1.0, rtol=1e-6)  # exactly α, each direction
+assert adam[:, 0].max() > 2 and f(adam[-1]) < 1e-6                    # past the minimum, then settled
