@@ -83,7 +83,13 @@ plt.show()
 #
 # A linear regression with noisy targets, mini-batches of 8, 40 epochs, the
 # same α₀ with and without decay. The least-squares solution is the minimum
-# of the whole training set's cost; how far each run ends from it:
+# of the whole training set's cost; how far each run ends from it.
+#
+# α₀ = 0.1 is a tenth of the largest rate gradient descent survives here (the
+# inputs are standardised, so the cost curves by about 2 in every direction
+# and steps diverge above α ≈ 1): the fixed-rate run reaches the minimum's
+# neighbourhood within the first epochs, and from then on each noisy batch of
+# 8 moves it around the minimum, which is what decay is for.
 
 # %%
 rng = np.random.default_rng(0)

@@ -60,8 +60,10 @@ plt.show()
 # The step's size is about α·v̂/(√ŝ + ε). With gradients far above ε, ε does
 # not count; with gradients of the order of ε (tiny losses, embedding rows
 # that rarely get a gradient, low-precision scales), the larger effective ε
-# shrinks Keras's steps. The first step of each, for gradients of several
-# sizes:
+# shrinks Keras's steps. Both below take α = 0.001, Adam's default in the
+# course and in Keras, and the same ε = 1e-7, Keras's default, so that the only
+# difference left is where ε goes. The first step of each, for gradients of
+# several sizes:
 
 
 # %%

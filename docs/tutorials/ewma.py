@@ -106,7 +106,9 @@ plt.show()
 #
 # `EWMA("loss", beta=0.9)` smooths each batch's loss the same way and writes
 # `ewma_loss` into the logs (and `batch_loss`, each batch's own value, which it
-# recovers from Keras's running mean of the epoch).
+# recovers from Keras's running mean of the epoch). Adam's α = 0.01, ten
+# times its default, makes this small network's loss fall visibly within the
+# three epochs.
 
 # %%
 x = rng.standard_normal((512, 2)).astype("float32")
