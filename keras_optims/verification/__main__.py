@@ -56,7 +56,7 @@ def parse(argv):
         "against hand-derived NumPy math.",
     )
     parser.add_argument("--backend", choices=(*BACKENDS, "all"),
-                        help="run on this Keras backend (or each in turn), in a new process "
+                        help="run on this Keras backend (or, with all, on each installed one in turn), in a new process "
                         "(default: the current backend, in this process)")
     parser.add_argument("--steps", type=positive_int, default=100, help="steps per check (default 100)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
