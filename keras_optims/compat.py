@@ -171,8 +171,8 @@ def prepare_verification_cli():
         return
     chosen = verification_cli_backend()
     if chosen == "all":  # this process only starts the others: any installed backend will do
-        chosen = next((name for name in installed_backends() if name == configured_backend()[0]),
-                      next(iter(installed_backends()), None))
+        installed, configured = installed_backends(), configured_backend()[0]
+        chosen = configured if configured in installed else next(iter(installed), None)
     if chosen in BACKENDS and "keras" not in sys.modules:
         os.environ["KERAS_BACKEND"] = chosen
     global _QUIET

@@ -13,8 +13,8 @@ Without `--backend` the suite runs on the current backend (KERAS_BACKEND);
 `--backend X` runs it on X, without KERAS_BACKEND and without the default
 backend's library (only X's need be installed); `--backend all` runs it on
 each installed backend, each in a new Python process, and names each backend
-that is not installed with the extra that brings it: skipped, not failed. Under JAX it turns on ``jax_enable_x64``
-itself (float64 models need it).
+that is not installed with the extra that brings it: skipped, not failed.
+Under JAX it turns on ``jax_enable_x64`` itself (float64 models need it).
 
 TensorFlow's native log lines are quieted (``TF_CPP_MIN_LOG_LEVEL=3``,
 and the start-up lines written before that level applies are dropped)
