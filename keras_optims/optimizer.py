@@ -45,10 +45,12 @@ KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. Whether the
             PyTorch: torch's own fused SGD and Adam kernels, for gradient
             descent, momentum, course RMSProp and course Adam. `None` uses
             the fused kernel where one computes the rule and runs the rest
-            as below; `True` requires it (raises `FusedUnavailable` under
-            JAX, which has none, and for a rule no fused kernel computes,
-            such as `epsilon_mode="keras"` under PyTorch); `False` never
-            uses it. The verification suite checks every path.
+            as below; `True` requires it and raises where it cannot be had:
+            under JAX, which has none; under TensorFlow where the kernel
+            cannot be built or a variable cannot use it (a GPU, half
+            precision); under PyTorch for a rule no fused kernel computes
+            (`epsilon_mode="keras"`). `False` never uses it. The
+            verification suite checks every path.
         jit_compile: bool, default `True`. TensorFlow backend only: run what
             the fused op does not take XLA-compiled (also on CPU), in one
             computation for all of them; `False` runs the same rule as
