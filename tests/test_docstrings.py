@@ -13,9 +13,9 @@ import keras
 import pytest
 
 MODULES = ["keras_optims", "keras_optims.schedules", "keras_optims.callbacks", "keras_optims.verification",
-           "keras_optims.verification.testing", "keras_optims.native"]
-if keras.backend.backend() == "tensorflow":
-    MODULES.append("keras_optims.tf_keras")  # tf_keras is TensorFlow's
+           "keras_optims.verification.testing"]
+if keras.backend.backend() == "tensorflow":  # the fused kernel and tf_keras are TensorFlow's (and import it)
+    MODULES += ["keras_optims.native", "keras_optims.tf_keras"]
 EXAMPLE = re.compile(r"^(?P<indent> *)```python\n(?P<code>.*?)^(?P=indent)```$", re.S | re.M)
 
 
