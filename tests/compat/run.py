@@ -295,7 +295,7 @@ def markdown(summary):
                      f"{counts(ver.get('float32'))} | {r['minutes']} |")
     if summary.get("distributions"):
         lines += ["", "| distribution check | versions | TensorFlow installed | `import keras_optims`, no backend chosen | "
-                  "README example | keras-optims-verify | minutes |", "| --- | --- | --- | --- | --- | --- | ---: |"]
+                  "README example | README's Prove it | minutes |", "| --- | --- | --- | --- | --- | --- | ---: |"]
         for r in summary["distributions"]:
             named = "names the extra" if "keras-optims[tensorflow]" in r.get("error_without_backend", "") else "—"
             installed_tf = {True: "yes", False: "no"}.get(r.get("tensorflow_installed"), "—")
