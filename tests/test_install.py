@@ -54,19 +54,13 @@ def not_installed(*modules):
         """)
 
 
-def hide(*modules):
-    """Code that makes `modules` unimportable, as where they are not installed
-    (`import m` raises ImportError; find_spec raises ValueError)."""
-    return "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in modules)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
 def test_a_backend_whose_library_is_missing_names_the_extra(backend, tmp_path):
     """Before: `import keras_optims` under a backend that is not installed
     ended in Keras's own traceback ("No module named 'tensorflow'"), which
     does not say that keras-optims needs an extra."""
-    done = python(hide(LIBRARY[backend]) + "import keras_optims\n", tmp_path,
+    done = python(not_installed(LIBRARY[backend]) + "import keras_optims\n", tmp_path,
                   backend=None if backend == "tensorflow" else backend)
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
@@ -81,13 +75,13 @@ def test_the_backend_chosen_in_keras_json_is_the_one_checked(tmp_path):
     home = tmp_path / "keras-home"
     home.mkdir()
     (home / "keras.json").write_text(json.dumps({"backend": "torch"}))
-    done = python(hide("torch") + "import keras_optims\n", tmp_path)
+    done = python(not_installed("torch") + "import keras_optims\n", tmp_path)
     assert "Keras's backend is 'torch'" in done.stderr and str(home / "keras.json") in done.stderr, done.stderr[-2000:]
 
 
 @pytest.mark.slow
 def test_the_tf_keras_flavour_without_tf_keras_names_the_extra(tmp_path):
-    done = python(hide("tf_keras") + "import keras_optims.tf_keras\n", tmp_path, backend=BACKEND)
+    done = python(not_installed("tf_keras") + "import keras_optims.tf_keras\n", tmp_path, backend=BACKEND)
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("ModuleNotFoundError: keras_optims.tf_keras needs tf-keras"), done.stderr[-2000:]
@@ -166,7 +160,7 @@ def test_the_installation_page_quotes_the_real_error(tmp_path):
         pytest.skip("the quoted message names jax as the installed backend")
     page = (Path(__file__).resolve().parents[1] / "docs" / "installation.md").read_text()
     quoted = next(line for line in page.splitlines() if line.startswith("ModuleNotFoundError: Keras's backend"))
-    done = python(hide("tensorflow") + "import keras_optims\n", tmp_path)
+    done = python(not_installed("tensorflow") + "import keras_optims\n", tmp_path)
     assert done.stderr.strip().splitlines()[-1] == quoted
 
 
