@@ -41,7 +41,7 @@ def constant(alpha):
 
 def _keras(name, make, step, slots, state, dtype, steps, **hyper):
     return compare_steps(
-        name, Driver(make(), slots), functools.partial(step, **hyper), steps, dtype,
+        name, Driver(make(), slots, compiled=True), functools.partial(step, **hyper), steps, dtype,
         state=state, lr_at=constant(ALPHA),
     )
 
@@ -85,7 +85,7 @@ def tf_keras_adam_adaptive_epsilon(dtype, steps):
     def run(adaptive):
         opt = tf_keras.optimizers.Adam(ALPHA, beta_1=BETA, beta_2=BETA_2, epsilon=EPS, adaptive_epsilon=adaptive)
         name = f"tf_keras Adam(adaptive_epsilon={adaptive})"
-        return compare_steps(name, Driver(opt, slots), step, steps, dtype, state=("v", "s"), lr_at=constant(ALPHA))
+        return compare_steps(name, Driver(opt, slots, compiled=True), step, steps, dtype, state=("v", "s"), lr_at=constant(ALPHA))
 
     return run(True), run(False)
 

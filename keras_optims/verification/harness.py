@@ -154,13 +154,30 @@ class Driver:
             array``, or None (`get_slot`).
         wrap: optional function wrapping the step before it runs (e.g.
             ``tf.function``), called with the step function.
+        compiled: let `run` take the steps compiled, as `fit` takes them,
+            with the optimizer built first, as `fit` builds it. On
+            TensorFlow (Keras 3 or tf_keras): one ``tf.function`` call per
+            `STEPS_PER_CALL` steps, a ``tf.while_loop`` that reads W and
+            every slot after each step, all returned in one transfer (read
+            eagerly, each slot in a flat buffer is an op of its own). On
+            JAX: the optimizer's ``stateless_apply`` under ``jax.jit``, one
+            call per step, W and the slots read inside it. On PyTorch, and
+            with `wrap`, the steps run eagerly. Not for slots read by a
+            callable, which may use NumPy.
     """
 
-    def __init__(self, optimizer, slots=(), wrap=None):
+    STEPS_PER_CALL = 100
+
+    def __init__(self, optimizer, slots=(), wrap=None, compiled=False):
         self.optimizer = optimizer
         self.slots = dict(slots) if isinstance(slots, dict) else {s: None for s in slots}
         self.tf_keras = type(optimizer).__module__.startswith(("tf_keras", "keras_optims.tf_keras"))
         self.wrap = wrap
+        engine = "tensorflow" if self.tf_keras else keras.backend.backend()
+        self.compiled = engine if compiled and wrap is None and engine in ("tensorflow", "jax") else None
+        if self.compiled and any(callable(where) for where in self.slots.values()):
+            raise ValueError("Driver(compiled=True) reads every slot inside the compiled step; a slot read by a "
+                             f"callable may use NumPy there. Received: slots={slots!r}")
 
     def start(self, weights, dtype):
         """New variables holding `weights` (arrays) in `dtype`."""
@@ -174,12 +191,89 @@ class Driver:
             self.variables = [keras.Variable(np.asarray(w).astype(dtype)) for w in weights]
             step = lambda grads: self.optimizer.apply(grads, self.variables)  # noqa: E731
         self._step = self.wrap(step) if self.wrap else step
+        if self.compiled:
+            self.optimizer.build(self.variables)  # as fit builds it: before the first step
+        self._steps = {"tensorflow": self._tf_steps, "jax": self._jax_steps, None: lambda step: None}[self.compiled](step)
         return self
 
     def apply(self, grads):
         """One step with `grads` (arrays, one per variable)."""
         self._step([keras.ops.convert_to_tensor(np.asarray(g).astype(self.dtype)) for g in grads]
                    if not self.tf_keras else [self._tf_constant(g) for g in grads])
+
+    def run(self, grads):
+        """The steps with `grads` (one list of arrays per step); returns
+        `state()` after each step."""
+        if self._steps is None:
+            return step_by_step(self, grads)
+        states = []
+        for start in range(0, len(grads), self.STEPS_PER_CALL):
+            chunk = grads[start : start + self.STEPS_PER_CALL]
+            stacked = [np.stack([np.asarray(g[i]).astype(self.dtype) for g in chunk]) for i in range(len(self.variables))]
+            outputs = [np.asarray(tensor) for tensor in self._steps(stacked)]
+            for k in range(len(chunk)):
+                values = iter(output[k] for output in outputs)
+                weights = [next(values) for _ in self.variables]
+                states.append((weights, {s: [next(values) for _ in self.variables] for s in self.slots}))
+        return states
+
+    def _tf_steps(self, step):
+        """A tf.function taking gradients stacked along a first (step) axis:
+        it takes the steps in a `tf.while_loop` and returns W and each slot
+        after every step, stacked the same way (W of each variable, then
+        each slot of each variable)."""
+        import tensorflow as tf
+
+        signature = [tf.TensorSpec([None, *v.shape], self.dtype) for v in self.variables]
+
+        def read():
+            tensors = [tf.convert_to_tensor(v) for v in self.variables]
+            return tensors + [tf.convert_to_tensor(self._slot(v, s)) for s in self.slots for v in self.variables]
+
+        def steps(grads):
+            count = tf.shape(grads[0])[0]
+            shapes = [v.shape for v in self.variables] * (1 + len(self.slots))
+            arrays = [tf.TensorArray(self.dtype, size=count, element_shape=shape) for shape in shapes]
+
+            def body(k, arrays):
+                step([g[k] for g in grads])
+                return k + 1, [array.write(k, value) for array, value in zip(arrays, read())]
+
+            _, arrays = tf.while_loop(lambda k, _: k < count, body, (tf.constant(0), arrays), parallel_iterations=1)
+            return [array.stack() for array in arrays]
+
+        return tf.function(steps, input_signature=[signature], autograph=False)
+
+    def _jax_steps(self, step):
+        """The same for JAX: each step is the optimizer's `stateless_apply`
+        (what `fit` runs under JAX), compiled once with `jax.jit`, W and
+        the slots read inside it; the variables hold the last step's values
+        afterwards."""
+        import jax
+        import jax.numpy as jnp
+
+        optimizer, variables = self.optimizer, self.variables
+
+        @jax.jit
+        def one_step(values, optimizer_values, grads):
+            values, optimizer_values = optimizer.stateless_apply(optimizer_values, grads, values)
+            mapping = list(zip(variables, values)) + list(zip(optimizer.variables, optimizer_values))
+            with keras.StatelessScope(state_mapping=mapping):
+                read = [v.value for v in variables]
+                read += [jnp.asarray(keras.ops.convert_to_tensor(self._slot(v, s))) for s in self.slots for v in variables]
+            return values, optimizer_values, read
+
+        def steps(stacked):
+            values, optimizer_values = [v.value for v in variables], [v.value for v in optimizer.variables]
+            reads = []
+            for k in range(len(stacked[0])):
+                values, optimizer_values, read = one_step(values, optimizer_values, [jnp.asarray(g[k]) for g in stacked])
+                reads.append(read)
+            for variable, value in zip([*variables, *optimizer.variables], [*values, *optimizer_values]):
+                variable.assign(value)
+            return [np.stack([np.asarray(read[i]) for read in reads]) for i in range(len(reads[0]))]
+
+        return steps
 
     def _tf_constant(self, g):
         import tensorflow as tf
@@ -227,10 +321,10 @@ def _compare(name, driver, reference, steps, dtype, seed, keys, init, note="", s
     ref_weights = [w.astype(dtype).astype(np.float64) for w in weights]
     ref_state = [_state(init(W.copy()), keys, "init(W)", i) for i, W in enumerate(ref_weights)]
     driver.start(weights, dtype)
+    states = run_steps(driver, grads)
     abs_errors, rel_errors, tolerances = [], [], []
     peaks, failure = {}, None  # peaks: tensor -> largest max|reference| so far
-    for t, step_grads in enumerate(grads, start=1):
-        driver.apply(step_grads)
+    for t, (step_grads, (actual_weights, actual_slots)) in enumerate(zip(grads, states), start=1):
         for i, g in enumerate(step_grads):
             dW = g.astype(dtype).astype(np.float64)
             state = {k: np.array(v, dtype=np.float64) for k, v in ref_state[i].items()}
@@ -243,7 +337,6 @@ def _compare(name, driver, reference, steps, dtype, seed, keys, init, note="", s
                 raise ValueError(f"The reference returned W of shape {ref_weights[i].shape} for variable {i} "
                                  f"of shape {dW.shape} at step {t}.")
             ref_state[i] = _state(state, keys, f"the reference's state at step {t}", i)
-        actual_weights, actual_slots = driver.state()
         tensors = [("W", i, actual_weights[i], ref_weights[i]) for i in range(len(ref_weights))]
         tensors += [(k, i, actual_slots[k][i], ref_state[i][k]) for k in keys for i in range(len(ref_weights))]
         tolerance = step_tolerance(dtype, t)
@@ -260,6 +353,21 @@ def _compare(name, driver, reference, steps, dtype, seed, keys, init, note="", s
             failure = Mismatch(t, label, i, np.array(actual, np.float64), np.array(desired), *errors[worst], tolerance,
                                peaks[label, i])
     return Report(name, dtype, abs_errors, rel_errors, tolerances, note, failure)
+
+
+def run_steps(driver, grads):
+    """`driver.run(grads)`, or for a driver without `run` (`start`, `apply`
+    and `state` are all a driver needs), `step_by_step`."""
+    return driver.run(grads) if hasattr(driver, "run") else step_by_step(driver, grads)
+
+
+def step_by_step(driver, grads):
+    """`driver.state()` after each `driver.apply(step_grads)`."""
+    states = []
+    for step_grads in grads:
+        driver.apply(step_grads)
+        states.append(driver.state())
+    return states
 
 
 def _state(state, keys, what, variable):
@@ -500,7 +608,7 @@ def verify(optimizer, steps=100, dtype="float64", seed=0, name=None, *, shapes=S
     lr_at = registry.learning_rate_reference(_learning_rate_of(fresh))
     return compare_steps(
         name or config["name"],
-        Driver(fresh, spec.slots),
+        Driver(fresh, spec.slots, compiled=True),
         functools.partial(spec.step, **spec.arguments(config)),
         steps,
         dtype,
