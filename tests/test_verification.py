@@ -200,11 +200,48 @@ def test_verify_passes_for_any_hyperparameters(name, beta, beta_2, log_epsilon, 
 @pytest.mark.parametrize("fault", faults.FAULTS, ids=[f[0] for f in faults.FAULTS])
 def test_verify_catches_every_wrong_optimizer(fault, dtype):
     """Negative controls: ε inside the root, ε = 1e-7, epsilon hat, no bias
-    correction, learning rate inside the momentum buffer."""
+    correction, learning rate inside the momentum buffer, each caught at the
+    first step. By hand: the gradients span 1e-8 … 1, so for the smallest
+    elements ε alone sets the RMSProp and Adam step (√(s + ε) against √s + ε
+    is 1e-4 against 1e-8 there; ε̂ = ε·√(1 − β₂) and ε = 1e-7 change it
+    3- and 10-fold); without bias correction Adam's first step is
+    (1 − β₁)/√(1 − β₂) ≈ 3.2 times too small; with α inside the buffer,
+    v₁ = −α·dW instead of (1 − β)·dW."""
     _, _, make = fault
     report = verify(make(), steps=100, dtype=dtype)
     assert not report.passed
-    assert suite.first_failure(report) is not None
+    assert suite.first_failure(report) == 1, report
+
+
+@pytest.mark.parametrize("case", registry.CASES[::2] + registry.SPACE_CASES[-2:], ids=lambda c: c.id.split(":")[0])
+def test_compiled_driving_takes_the_steps_of_eager_driving(case):
+    """`verify` drives our optimizers compiled (a tf.while_loop per call on
+    TensorFlow, jax.jit of `stateless_apply` on JAX, as `fit` runs them;
+    PyTorch runs eagerly either way): W and every slot after each step are
+    those of the eager `apply`. On TensorFlow the same ops run, bit for bit;
+    XLA compiles JAX's whole step and may fuse a multiply and an add into
+    one rounding, so there they agree to the float64 step tolerance."""
+    from keras_optims.verification.harness import Driver, gradient_sequence
+    from keras_optims.verification.tolerances import step_tolerance
+
+    slots = registry.reference_for(case.make()).slots
+    weights, grads = gradient_sequence(12, 0, **{"shapes": case.gradients.get("shapes", ((8, 5), (5,))),
+                                                  "scale": case.gradients.get("gradient_scale", 1.0)})
+    eager = Driver(case.make(), slots).start(weights, "float64").run(grads)
+    driver = Driver(case.make(), slots, compiled=True).start(weights, "float64")
+    assert driver.compiled == {"tensorflow": "tensorflow", "jax": "jax"}.get(keras.backend.backend())
+    compiled = driver.run(grads)
+    assert len(compiled) == len(eager) == 12
+    for step, ((w1, s1), (w2, s2)) in enumerate(zip(compiled, eager), start=1):
+        for got, want in zip(w1 + [x for k in slots for x in s1[k]], w2 + [x for k in slots for x in s2[k]]):
+            if keras.backend.backend() == "jax":
+                scale = max(float(np.max(np.abs(want), initial=0.0)), np.finfo(float).tiny)
+                assert float(np.max(np.abs(got - want), initial=0.0)) / scale <= step_tolerance("float64", step)
+            else:
+                np.testing.assert_array_equal(got, want, err_msg=f"step {step}")
+    final, _ = driver.state()  # the variables hold the last step's values
+    for got, want in zip(final, compiled[-1][0]):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_verify_does_not_touch_the_given_optimizer():
@@ -231,12 +268,17 @@ def test_verify_rejects_what_it_cannot_derive():
 
 @pytest.mark.parametrize("equivalence", equivalences.EQUIVALENCES, ids=lambda e: e.id)
 def test_each_equivalence_holds_and_its_control_fails(equivalence):
+    """Each step-level control breaks its claim's condition from the first
+    update on (lr = α instead of α(1 − β) scales v₁, and each ε form differs
+    for the 1e-8 gradients): caught at step 1."""
     reason = equivalences.unavailable(equivalence)  # here, not at collection: it imports the peer library
     if reason:
         pytest.skip(reason)
     main, control = equivalence.run("float64", 60)
     assert main.passed, main
     assert not control.passed, control
+    if control.first_failure is not None:  # a step-level comparison (schedules are compared by value)
+        assert control.first_failure.step == 1, control
 
 
 @pytest.mark.once
@@ -371,7 +413,44 @@ def test_the_table_fits_columns_and_wraps_long_names(width, monkeypatch, capsys)
     assert "\n".join(table).count("whose") == 6 and "a note a note" in "\n".join(table)  # nothing cut
     assert len(table) > 4 and table[2].startswith("optimizer: a case") and table[2].endswith("PASS")
     assert cli.main(["--only", "ewma", "--steps", "10"]) == 0
-    assert max(map(len, capsys.readouterr().out.splitlines())) <= width
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) <= width
+    assert "time per section: ewma " in out
+
+
+@pytest.mark.once
+def test_the_section_times_line_names_each_section_and_the_second_process():
+    sections = {"optimizer": 3.25, "mini-batches": 0.5, "equivalence": 6.0}
+    line = cli.section_times(sections, 2)
+    assert line == ("time per section: optimizer 3.2 s, mini-batches 0.5 s, equivalence 6.0 s "
+                    "(mini-batches and equivalence in a second process, beside the others)")
+    assert cli.section_times(sections, 1) == line[: line.index(" (")]
+    assert "second process" not in cli.section_times({"equivalence": 6.0}, 2)  # ran alone: in this one
+
+
+@pytest.mark.once
+@pytest.mark.parametrize("cpus, expected", [(1, 1), (2, 2), (16, 2)])
+def test_two_processes_where_two_cpus_are_available(cpus, expected, monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    assert suite.default_processes() == expected
+
+
+@pytest.mark.slow
+def test_a_second_process_gives_the_rows_of_one(monkeypatch, tmp_path):
+    """processes=2 runs the BESIDE sections in a second process: the same
+    rows, in SECTIONS order, as in one process; the sections' times are
+    each section's own. A failure there is raised here, with its stderr."""
+    built_in = dict(suite.SECTIONS)
+    monkeypatch.setattr(suite, "SECTIONS", [(n, built_in[n]) for n in ("ewma", "mini-batches", "gradient check")])
+    one, _, one_times = suite.run(steps=5, processes=1)
+    two, _, two_times = suite.run(steps=5, processes=2)
+    assert [r.name for r in two] == [r.name for r in one] and two[12].section == "mini-batches"
+    assert [(r.status, r.max_rel_error, r.note) for r in two if r.section != "mini-batches"] == [
+        (r.status, r.max_rel_error, r.note) for r in one if r.section != "mini-batches"]
+    assert all(r.status == "PASS" for r in two) and list(two_times) == list(one_times)
+    worker = suite._Worker(["no such section"], 5, "float64", 0)
+    with pytest.raises(RuntimeError, match="(?s)no such section.*exit status 1.*KeyError"):
+        worker.result()
 
 
 @pytest.mark.once

@@ -1,6 +1,7 @@
 """python -m keras_optims.verification (or keras-optims-verify)
 [--backend tensorflow|jax|torch|all] [--steps N] [--dtype float32|float64]
-[--only NAME] [--json PATH] [--junit PATH] [--markdown PATH] [--verbose]
+[--only NAME] [--processes 1|2] [--json PATH] [--junit PATH] [--markdown PATH]
+[--verbose]
 
 Runs the verification suite on a Keras backend and prints a table: case,
 steps, max abs err, max rel err, tolerance, PASS/FAIL/SKIP, as wide as the
@@ -15,6 +16,10 @@ backend's library (only X's need be installed); `--backend all` runs it on
 each installed backend, each in a new Python process, and names each backend
 that is not installed with the extra that brings it: skipped, not failed.
 Under JAX it turns on ``jax_enable_x64`` itself (float64 models need it).
+
+Where two CPUs are available, the mini-batch and equivalence sections run in
+a second Python process beside the others (`--processes 1` keeps one); the
+line under the table gives each section's own time.
 
 TensorFlow's native log lines are quieted (``TF_CPP_MIN_LOG_LEVEL=3``,
 and the start-up lines written before that level applies are dropped)
@@ -63,6 +68,9 @@ def parse(argv):
                         help="dtype of the step-level checks (default float64; training runs in float64)")
     sections = [name for name, _ in SECTIONS]
     parser.add_argument("--only", metavar="NAME", help=f"run the sections whose name contains NAME: {', '.join(sections)}")
+    parser.add_argument("--processes", type=int, choices=(1, 2), default=None,
+                        help="run the mini-batch and equivalence sections in a second process beside the others "
+                        "(2) or everything in one (1); default: 2 where two CPUs are available, else 1")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     parser.add_argument("--junit", metavar="PATH", help="also write JUnit XML: one testcase per row, failures "
                         "as <failure> with the row's note")
@@ -142,19 +150,33 @@ def run_here(args):
     heading = (f"keras_optims verification on the {backend} backend, {device['kind']} ({device['name']}); "
                f"{', '.join(f'{k} {v}' for k, v in versions(backend).items())}")
     print(textwrap.fill(heading, table_width(), subsequent_indent="  ") + "\n")
-    rows, seconds = suite.run(args.steps, args.dtype, args.seed, args.only)
+    processes = args.processes or suite.default_processes()
+    rows, seconds, sections = suite.run(args.steps, args.dtype, args.seed, args.only, processes)
     print(format_table(rows))
     counts = {status: sum(r.status == status for r in rows) for status in ("PASS", "FAIL", "SKIP")}
     print(f"\n{backend}: {counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped "
           f"in {seconds:.1f} s (dtype {args.dtype}, {args.steps} steps)")
+    print(textwrap.fill(section_times(sections, processes), table_width(), subsequent_indent="  "))
     payload = {
         "backend": backend, "device": device, "versions": versions(backend),
         "dtype": args.dtype, "steps": args.steps, "seed": args.seed, "seconds": seconds,
+        "processes": processes, "sections": sections,
         "passed": counts["FAIL"] == 0, "counts": counts,
         "rows": [{**dataclasses.asdict(r), "name": r.name} for r in rows],
     }
     write_outputs(args, [payload], payload)
     return 1 if counts["FAIL"] else 0
+
+
+def section_times(sections, processes):
+    """One line: each section's own time, and which ran in the second process."""
+    from keras_optims.verification.suite import BESIDE
+
+    times = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sections.items())
+    beside = [name for name in sections if name in BESIDE]
+    where = (f" ({' and '.join(beside)} in a second process, beside the others)"
+             if processes > 1 and beside and len(beside) < len(sections) else "")
+    return f"time per section: {times}{where}"
 
 
 def run_in_subprocesses(args):
@@ -176,6 +198,8 @@ def run_in_subprocesses(args):
                        "--dtype", args.dtype, "--seed", str(args.seed), "--json", out]
             if args.only:
                 command += ["--only", args.only]
+            if args.processes:
+                command += ["--processes", str(args.processes)]
             if args.verbose:
                 command.append("--verbose")
             code = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": backend}).returncode

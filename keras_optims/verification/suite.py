@@ -6,6 +6,12 @@ proves the suite can catch that mistake.
 """
 
 import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 
 import keras
@@ -263,14 +269,106 @@ SECTIONS = [
     ("control", control_rows),
 ]
 
+# With processes=2, these run in a second Python process beside the others:
+# the equivalences start the peer libraries (PyTorch, optax, tf_keras), and
+# with the mini-batch check they take about as long as the rest does after
+# the second process's own start-up (measured on each backend).
+BESIDE = ("mini-batches", "equivalence")
+_BUILT_IN = dict(SECTIONS)
 
-def run(steps=100, dtype="float64", seed=0, only=None):
-    """Runs the sections (all, or those whose name contains `only`) and
-    returns (rows, seconds)."""
+
+def default_processes():
+    """2 where at least two CPUs are available to this process, else 1."""
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 if available >= 2 else 1
+
+
+def run(steps=100, dtype="float64", seed=0, only=None, processes=1):
+    """Runs the sections (all, or those whose name contains `only`); with
+    ``processes=2`` the `BESIDE` sections run in a second process (same
+    backend and arguments) while this one runs the others.
+
+    Returns (rows in `SECTIONS` order, seconds in all, {section: seconds}).
+    """
     start = time.perf_counter()
-    rows = []
-    for name, section in SECTIONS:
-        if only and only not in name:
-            continue
-        rows.extend(section(steps, dtype, seed))
+    chosen = [(name, section) for name, section in SECTIONS if not only or only in name]
+    beside = [name for name, section in chosen
+              if processes > 1 and name in BESIDE and _BUILT_IN.get(name) is section]
+    if len(beside) == len(chosen):
+        beside = []  # nothing would run here: one process does it all
+    worker = _Worker(beside, steps, dtype, seed) if beside else None
+    rows, seconds = {}, {}
+    try:
+        for name, section in chosen:
+            if name not in beside:
+                rows[name], seconds[name] = _timed(section, steps, dtype, seed)
+    except BaseException:
+        if worker:
+            worker.stop()
+        raise
+    if worker:
+        for name, (section_rows, section_seconds) in worker.result().items():
+            rows[name], seconds[name] = section_rows, section_seconds
+    ordered = [row for name, _ in chosen for row in rows[name]]
+    return ordered, time.perf_counter() - start, {name: seconds[name] for name, _ in chosen}
+
+
+def _timed(section, steps, dtype, seed):
+    start = time.perf_counter()
+    rows = list(section(steps, dtype, seed))
     return rows, time.perf_counter() - start
+
+
+class _Worker:
+    """A second Python process running the sections `names` (`work`), with
+    this process's Keras backend (and, under JAX, its 64-bit setting)."""
+
+    def __init__(self, names, steps, dtype, seed):
+        self.names = names
+        self.folder = tempfile.mkdtemp(prefix="keras-optims-verification-")
+        self.out = os.path.join(self.folder, "rows.json")
+        self.log = open(os.path.join(self.folder, "stderr.txt"), "w+b")
+        env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+        if keras.backend.backend() == "jax":
+            import jax
+
+            env["JAX_ENABLE_X64"] = "1" if jax.config.jax_enable_x64 else "0"
+        code = f"from keras_optims.verification import suite; suite.work({names!r}, {steps!r}, {dtype!r}, {seed!r}, {self.out!r})"
+        self.process = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=self.log)
+
+    def result(self):
+        """{section: (rows, seconds)}, once the process has finished; a
+        RuntimeError with its last lines of stderr if it failed."""
+        try:
+            status = self.process.wait()
+            if status != 0 or not os.path.exists(self.out):
+                self.log.seek(0)
+                tail = self.log.read().decode(errors="replace")[-3000:]
+                raise RuntimeError(f"the sections {', '.join(self.names)} failed in their process "
+                                   f"(exit status {status}):\n{tail}")
+            with open(self.out, encoding="utf-8") as f:
+                done = json.load(f)
+            return {name: ([Row(**row) for row in done[name]["rows"]], done[name]["seconds"]) for name in self.names}
+        finally:
+            self.close()
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+        self.close()
+
+    def close(self):
+        self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def work(names, steps, dtype, seed, path):
+    """The second process's part of `run`: runs the sections `names` and
+    writes their rows and times to `path` as JSON."""
+    done = {}
+    for name in names:
+        rows, seconds = _timed(_BUILT_IN[name], steps, dtype, seed)
+        done[name] = {"rows": [dataclasses.asdict(row) for row in rows], "seconds": seconds}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(done, f)
