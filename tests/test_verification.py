@@ -332,6 +332,8 @@ def test_whole_suite_passes_and_writes_json(tmp_path, capsys):
     assert payload["passed"] and payload["counts"]["FAIL"] == 0
     backend = keras.backend.backend()
     assert payload["backend"] == backend and "keras" in payload["versions"]
+    assert list(payload["sections"]) == [name for name, _ in suite.SECTIONS]
+    assert payload["processes"] == suite.default_processes() and "time per section: optimizer" in out
     assert f"on the {backend} backend" in out
     names = [row["name"] for row in payload["rows"]]
     for section in ("optimizer:", "hyperparameter space:", "schedule:", "ewma:", "training", "gradient check:", "mini-batches:",
@@ -429,10 +431,11 @@ def test_the_section_times_line_names_each_section_and_the_second_process():
 
 
 @pytest.mark.once
-@pytest.mark.parametrize("cpus, expected", [(1, 1), (2, 2), (16, 2)])
-def test_two_processes_where_two_cpus_are_available(cpus, expected, monkeypatch):
+@pytest.mark.parametrize("cpus, backend, expected",
+                         [(1, "tensorflow", 1), (2, "tensorflow", 2), (16, "jax", 2), (2, "torch", 1)])
+def test_two_processes_where_two_cpus_are_available(cpus, backend, expected, monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
-    assert suite.default_processes() == expected
+    assert suite.default_processes(backend) == expected
 
 
 @pytest.mark.slow

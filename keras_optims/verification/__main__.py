@@ -17,9 +17,10 @@ each installed backend, each in a new Python process, and names each backend
 that is not installed with the extra that brings it: skipped, not failed.
 Under JAX it turns on ``jax_enable_x64`` itself (float64 models need it).
 
-Where two CPUs are available, the mini-batch and equivalence sections run in
-a second Python process beside the others (`--processes 1` keeps one); the
-line under the table gives each section's own time.
+On TensorFlow and JAX, where two CPUs are available, the mini-batch and
+equivalence sections run in a second Python process beside the others
+(`--processes 1` keeps one); the line under the table gives each section's
+own time.
 
 TensorFlow's native log lines are quieted (``TF_CPP_MIN_LOG_LEVEL=3``,
 and the start-up lines written before that level applies are dropped)
@@ -70,7 +71,8 @@ def parse(argv):
     parser.add_argument("--only", metavar="NAME", help=f"run the sections whose name contains NAME: {', '.join(sections)}")
     parser.add_argument("--processes", type=int, choices=(1, 2), default=None,
                         help="run the mini-batch and equivalence sections in a second process beside the others "
-                        "(2) or everything in one (1); default: 2 where two CPUs are available, else 1")
+                        "(2) or everything in one (1); default: 2 on TensorFlow and JAX where two CPUs are "
+                        "available, else 1")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     parser.add_argument("--junit", metavar="PATH", help="also write JUnit XML: one testcase per row, failures "
                         "as <failure> with the row's note")
