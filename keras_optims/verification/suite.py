@@ -336,7 +336,11 @@ class _Worker:
         self.folder = tempfile.mkdtemp(prefix="keras-optims-verification-")
         self.out = os.path.join(self.folder, "rows.json")
         self.log = open(os.path.join(self.folder, "stderr.txt"), "w+b")
-        env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+        # The same keras_optims as this process's (a source tree on sys.path,
+        # e.g. a scratch copy with a slip planted, comes first), on the same backend.
+        root = os.path.dirname(os.path.dirname(os.path.abspath(keras_optims.__file__)))
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, "KERAS_BACKEND": keras.backend.backend(), "PYTHONPATH": path}
         if keras.backend.backend() == "jax":
             import jax
 
