@@ -3,6 +3,8 @@
 - KaTeX, which typesets the pages' math, comes from the npm package that
   `make docs` installs into build/docs-vendor/ (nothing is fetched when a page
   is viewed): its files are added to the site under vendor/katex/.
+- The Explorer page's data (explorer/data.js) is computed by
+  docs/explorer_data.py, in a process of its own while the tutorials run.
 - Every tutorial in docs/tutorials/ (a jupytext py:percent script) is run as
   a notebook in a fresh Jupyter kernel, on the Keras backend of the build's
   environment, and becomes a page: its text, its code and what the code
@@ -127,10 +129,35 @@ def run_tutorials(config, files):
             files.append(File.generated(config, f"tutorials/{uri}", content=data))
 
 
+def explorer_data(config):
+    """Starts docs/explorer_data.py (the Explorer page's data, computed by
+    the optimizers) in its own process; returns a function that waits for it
+    and gives the generated file explorer/data.js."""
+    import subprocess
+    import sys
+
+    out = ROOT / "build" / "explorer" / "data.js"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen([sys.executable, str(ROOT / "docs" / "explorer_data.py"), str(out)],
+                               env={"TF_CPP_MIN_LOG_LEVEL": "3", **os.environ},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def done():
+        output, _ = process.communicate()
+        if process.returncode != 0:
+            raise PluginError(f"docs/explorer_data.py failed (exit status {process.returncode}):\n{output[-3000:]}")
+        print(f"INFO    -  explorer: {output.strip().splitlines()[-1]}")
+        return File.generated(config, "explorer/data.js", abs_src_path=str(out))
+
+    return done
+
+
 def on_files(files, config):
     for file in katex_files(config):
         files.append(file)
+    explorer = explorer_data(config)  # beside the tutorials
     run_tutorials(config, files)
+    files.append(explorer())
     return files
 
 

@@ -140,3 +140,7 @@ plt.show()
 # *What to see: each batch's loss (gray) jumps from batch to batch; the
 # corrected average follows its trend downward from the first batch on.*
 
+# %% [markdown]
+# The [Explorer](../explorer.md) draws the average of a year of temperatures for
+# β = 0.5 … 0.98, with and without bias correction: move β and watch the curve
+# smooth and lag.

@@ -159,3 +159,8 @@ assert np.all((0.015 < late) & (late < 0.025))                       # the floor
 np.testing.assert_allclose(np.abs(np.diff(rmsprop[150:, 1])).mean(), 0.2, rtol=0.05)  # steps of about α
 np.testing.assert_allclose(np.abs(adam[1] - adam[0]), 1.0, rtol=1e-6)  # exactly α, each direction
 assert adam[:, 0].max() > 2 and f(adam[-1]) < 1e-6                    # past the minimum, then settled
+
+# %% [markdown]
+# The [Explorer](../explorer.md) draws these paths for every α on a log grid, every β
+# and each optimizer, and overlays two of them: at α = 0.5, gradient descent bounces
+# across the valley for ever while momentum moves along it.
