@@ -561,13 +561,6 @@ def _learning_rate_at(optimizer, t):
     return float(keras.ops.convert_to_numpy(learning_rate))
 
 
-def _learning_rate_of(optimizer):
-    learning_rate = optimizer._learning_rate
-    if isinstance(learning_rate, keras.Variable):
-        return float(learning_rate.numpy())
-    return learning_rate
-
-
 def verify(optimizer, steps=100, dtype="float64", seed=0, name=None, *, shapes=SHAPES, gradient_scale=1.0):
     """Checks a configured optimizer against hand-derived NumPy math: one of
     keras_optims's (against the course's rule) or Keras's `SGD` (with and
@@ -605,7 +598,7 @@ def verify(optimizer, steps=100, dtype="float64", seed=0, name=None, *, shapes=S
     spec = registry.reference_for(optimizer)
     config = optimizer.get_config()
     fresh = type(optimizer).from_config(config)
-    lr_at = registry.learning_rate_reference(_learning_rate_of(fresh))
+    lr_at = registry.learning_rate_reference(fresh)
     return compare_steps(
         name or config["name"],
         Driver(fresh, spec.slots, compiled=True),

@@ -269,7 +269,13 @@ SCHEDULE_CASES = {
 
 def learning_rate_reference(learning_rate):
     """A function of the 0-based optimizer step giving the course's α, derived
-    from the optimizer's `learning_rate` (a float or one of our schedules)."""
+    from the optimizer's `learning_rate` (a float or one of our schedules; a
+    Keras optimizer: what it holds, its learning-rate variable read as a
+    float)."""
+    if isinstance(learning_rate, keras.optimizers.Optimizer):
+        learning_rate = learning_rate._learning_rate
+        if isinstance(learning_rate, keras.Variable):
+            learning_rate = float(learning_rate.numpy())
     if isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool):
         return lambda step: float(learning_rate)
     for cls, make in SCHEDULES.items():

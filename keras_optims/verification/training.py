@@ -182,10 +182,7 @@ def _run(case, seed):
     optimizer = case.optimizer(steps_per_epoch)
     spec = registry.reference_for(optimizer)
     arguments = spec.arguments(optimizer.get_config())
-    lr_at = registry.learning_rate_reference(
-        optimizer._learning_rate if not isinstance(optimizer._learning_rate, keras.Variable)
-        else float(optimizer._learning_rate.numpy())
-    )
+    lr_at = registry.learning_rate_reference(optimizer)
 
     # Keras side: the course's L2 term (λ/2m)·Σ‖W‖² is Keras's L2(λ/2m) per layer.
     model = keras_model(network, l2_per_batch=case.l2 / (2 * case.batch_size))
