@@ -26,13 +26,25 @@ import os
 import re
 import sys
 import tempfile
+import typing
 
-# The Keras 3 backends keras-optims runs on: the library each needs, its
-# name for people, and the extra that installs it.
+class Backend(typing.NamedTuple):
+    """What the package, its installs and its verification suite need to know
+    of one Keras 3 backend."""
+
+    module: str  # the library Keras imports for it
+    title: str  # its name for people
+    extra: str  # the extra that installs it
+    distributions: tuple  # the distributions whose versions a verification run reports
+    other_path: str  # what fused=False runs instead of the default update ("": the same)
+    suite_processes: int  # the verification suite's processes on two CPUs (suite.run: measured there)
+
+
+# The Keras 3 backends keras-optims runs on: the one table of them.
 BACKENDS = {
-    "tensorflow": ("tensorflow", "TensorFlow", "keras-optims[tensorflow]"),
-    "jax": ("jax", "JAX", "keras-optims[jax]"),
-    "torch": ("torch", "PyTorch", "keras-optims[torch]"),
+    "tensorflow": Backend("tensorflow", "TensorFlow", "keras-optims[tensorflow]", ("tensorflow",), "XLA", 2),
+    "jax": Backend("jax", "JAX", "keras-optims[jax]", ("jax", "jaxlib"), "", 2),
+    "torch": Backend("torch", "PyTorch", "keras-optims[torch]", ("torch",), "in-place multi-tensor ops", 1),
 }
 
 
@@ -73,7 +85,7 @@ def configured_backend():
 
 def missing_backend_message(backend, source):
     """The error for a backend whose library is not installed."""
-    _, title, extra = BACKENDS[backend]
+    title, extra = BACKENDS[backend].title, BACKENDS[backend].extra
     installed = [name for name in installed_backends() if name != backend]
     choose = (
         f" or choose an installed backend: KERAS_BACKEND={installed[0]}" if installed
@@ -88,7 +100,7 @@ def missing_backend_message(backend, source):
 
 def installed_backends():
     """The backends of `BACKENDS` whose library is installed, in its order."""
-    return [name for name, (module, _, _) in BACKENDS.items() if _importable(module)]
+    return [name for name, backend in BACKENDS.items() if _importable(backend.module)]
 
 
 def _importable(module):
@@ -107,8 +119,8 @@ def check_backend_installed():
     if "keras" in sys.modules:
         return
     backend, source = configured_backend()
-    if backend in BACKENDS and not _importable(BACKENDS[backend][0]):
-        raise ModuleNotFoundError(missing_backend_message(backend, source), name=BACKENDS[backend][0])
+    if backend in BACKENDS and not _importable(BACKENDS[backend].module):
+        raise ModuleNotFoundError(missing_backend_message(backend, source), name=BACKENDS[backend].module)
 
 
 def import_tf_keras():

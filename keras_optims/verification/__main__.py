@@ -127,7 +127,7 @@ def versions(backend):
     import numpy
 
     found = {"keras": keras.__version__, "numpy": numpy.__version__}
-    for package in {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib"), "torch": ("torch",)}[backend]:
+    for package in compat.BACKENDS[backend].distributions:
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -190,8 +190,8 @@ def run_in_subprocesses(args):
     with tempfile.TemporaryDirectory() as folder:
         for backend in chosen:
             if args.backend == "all" and backend not in installed:
-                _, title, extra = compat.BACKENDS[backend]
-                reason = f"{title} is not installed (pip install \"{extra}\")"
+                known = compat.BACKENDS[backend]
+                reason = f"{known.title} is not installed (pip install \"{known.extra}\")"
                 print(f"{backend}: skipped: {reason}\n", flush=True)
                 runs.append({"backend": backend, "passed": True, "skipped": reason})
                 continue

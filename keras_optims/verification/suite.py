@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 import keras_optims
+from keras_optims import compat
 from keras_optims.verification import equivalences, faults, reference, registry, training
 from keras_optims.verification.harness import Report, verify
 from keras_optims.verification.tolerances import UNIT_ROUNDOFF
@@ -62,9 +63,9 @@ def optimizer_rows(steps, dtype, seed):
     # instead of torch's fused SGD and Adam kernels.
     for case in registry.CASES:
         yield _row("optimizer", case.id, verify(case.make(), steps, dtype, seed, name=case.id))
-    other_path = {"tensorflow": "XLA", "torch": "in-place multi-tensor ops"}.get(keras.backend.backend())
+    other_path = compat.BACKENDS[keras.backend.backend()].other_path
     for case in registry.CASES:
-        if other_path is None or case.make()._updater.fused_refusal(case.make()._updater.rule):
+        if not other_path or case.make()._updater.fused_refusal(case.make()._updater.rule):
             continue
         name = f"{case.id} (fused=False: {other_path})"
         yield _row("optimizer", name, verify(case.make(fused=False), steps, dtype, seed, name=name))
@@ -276,19 +277,18 @@ SECTIONS = [
 BESIDE = ("mini-batches", "equivalence")
 _BUILT_IN = dict(SECTIONS)
 
-# Where a second process pays for its start-up (measured on 2 cores, float64,
-# 100 steps: TensorFlow 26 s → 22 s, JAX 30 s → 25 s). PyTorch's run is
-# short, and a second start-up (PyTorch, Keras, and TensorFlow where Keras
-# serializes a schedule) costs it more than it takes off: 15 s → 20 s.
-TWO_PROCESS_BACKENDS = ("tensorflow", "jax")
-
 
 def default_processes(backend=None):
-    """2 on `TWO_PROCESS_BACKENDS` (default: Keras's backend) where at least
-    two CPUs are available to this process, else 1."""
-    backend = backend or keras.backend.backend()
+    """The processes `compat.BACKENDS` gives `backend` (default: Keras's)
+    where at least two CPUs are available to this process, else 1.
+
+    A second process pays for its start-up on TensorFlow and JAX (measured
+    on 2 cores, float64, 100 steps: 26 s → 22 s and 30 s → 25 s); PyTorch's
+    run is short, and a second start-up (PyTorch, Keras, and TensorFlow where
+    Keras serializes a schedule) costs it more than it takes off (15 s → 20 s)."""
+    processes = compat.BACKENDS[backend or keras.backend.backend()].suite_processes
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return 2 if available >= 2 and backend in TWO_PROCESS_BACKENDS else 1
+    return processes if available >= processes else 1
 
 
 def run(steps=100, dtype="float64", seed=0, only=None, processes=1):
