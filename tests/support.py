@@ -8,7 +8,7 @@ import numpy as np
 import keras
 import pytest
 
-from keras_optims.verification.harness import Driver
+from keras_optims.verification.drivers import Driver
 
 # Hand-computed expectations are evaluated in float64 NumPy from the same
 # (dtype-rounded) inputs; the optimizer runs in `dtype`.

@@ -6,7 +6,7 @@ import pytest
 
 import keras
 import keras_optims
-from keras_optims.verification.harness import Driver
+from keras_optims.verification.drivers import Driver
 from registry import CASE_IDS, CASES, make, spec
 from support import RTOL, assert_steps_close, random_gradients, run_steps, tensor
 

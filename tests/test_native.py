@@ -15,7 +15,7 @@ import tensorflow as tf
 
 import keras
 from keras_optims import native
-from keras_optims.verification.harness import Driver
+from keras_optims.verification.drivers import Driver
 from registry import CASE_IDS, CASES, make
 
 # Sizes chosen so that one variable spans several of the kernel's pieces of

@@ -170,7 +170,9 @@ def test_loss_scaled_steps_follow_the_reference(case):
 
     scale = 2.0**12
 
-    class LossScaledDriver(harness.Driver):
+    from keras_optims.verification.drivers import Driver
+
+    class LossScaledDriver(Driver):
         """Feeds the gradients multiplied by the loss scale, as Keras does under
         mixed precision, and reads the wrapped optimizer's slots."""
 

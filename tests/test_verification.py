@@ -221,7 +221,8 @@ def test_compiled_driving_takes_the_steps_of_eager_driving(case):
     those of the eager `apply`. On TensorFlow the same ops run, bit for bit;
     XLA compiles JAX's whole step and may fuse a multiply and an add into
     one rounding, so there they agree to the float64 step tolerance."""
-    from keras_optims.verification.harness import Driver, gradient_sequence
+    from keras_optims.verification.drivers import Driver
+    from keras_optims.verification.harness import gradient_sequence
     from keras_optims.verification.tolerances import step_tolerance
 
     slots = registry.reference_for(case.make()).slots

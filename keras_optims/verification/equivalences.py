@@ -15,9 +15,9 @@ import importlib
 import keras
 import numpy as np
 
-from keras_optims import compat
 from keras_optims.verification import reference
-from keras_optims.verification.harness import Driver, Report, compare_steps
+from keras_optims.verification.drivers import Driver, OptaxDriver, TorchDriver
+from keras_optims.verification.harness import Report, compare_steps
 from keras_optims.verification.tolerances import UNIT_ROUNDOFF
 
 # Values exact in float32: Keras casts Python hyperparameters through float32
@@ -90,30 +90,6 @@ def tf_keras_adam_adaptive_epsilon(dtype, steps):
     return run(True), run(False)
 
 
-class TorchDriver:
-    """Runs a torch optimizer on CPU tensors; slots from its state dict."""
-
-    def __init__(self, make, slots):
-        self.make, self.slots = make, slots
-
-    def start(self, weights, dtype):
-        import torch
-
-        self.torch = torch
-        self.params = [torch.tensor(w.astype(dtype)) for w in weights]
-        self.optimizer = self.make(self.params)
-
-    def apply(self, grads):
-        for p, g in zip(self.params, grads):
-            p.grad = self.torch.tensor(g.astype(p.numpy().dtype))
-        self.optimizer.step()
-
-    def state(self):
-        state = self.optimizer.state
-        slots = {symbol: [state[p][key].numpy().copy() for p in self.params] for symbol, key in self.slots.items()}
-        return [p.detach().numpy().copy() for p in self.params], slots
-
-
 def torch_sgd_momentum(dtype, steps):
     """torch SGD(momentum=β, dampening=β) starts its buffer at dW₁, not
     (1 − β)·dW₁: it holds v_t + βᵗ·dW₁ at every step."""
@@ -164,41 +140,6 @@ def torch_adam(dtype, steps):
         )
 
     return run("course"), run("keras")
-
-
-class OptaxDriver:
-    """Runs an optax transformation on JAX arrays (64-bit floats on, for
-    the duration of each call); `slots` maps course symbols to functions of
-    (optax state, variable index) -> array."""
-
-    def __init__(self, transformation, slots):
-        self.transformation, self.slots = transformation, slots
-
-    def _x64(self):
-        return compat.jax_x64()
-
-    def start(self, weights, dtype):
-        import jax.numpy as jnp
-        import optax
-
-        self.jnp, self.optax = jnp, optax
-        with self._x64():
-            self.params = [jnp.asarray(w.astype(dtype)) for w in weights]
-            self.optax_state = self.transformation.init(self.params)
-
-    def apply(self, grads):
-        with self._x64():
-            grads = [self.jnp.asarray(g.astype(p.dtype)) for g, p in zip(grads, self.params)]
-            updates, self.optax_state = self.transformation.update(grads, self.optax_state, self.params)
-            self.params = self.optax.apply_updates(self.params, updates)
-
-    def state(self):
-        with self._x64():
-            slots = {
-                symbol: [np.asarray(read(self.optax_state, i)) for i in range(len(self.params))]
-                for symbol, read in self.slots.items()
-            }
-            return [np.asarray(p) for p in self.params], slots
 
 
 def optax_adam(dtype, steps):

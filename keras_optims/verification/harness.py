@@ -1,8 +1,7 @@
-"""Drives Keras optimizers step by step and compares every step with
-`reference/`.
+"""Compares an optimizer's every step with `reference/`.
 
 The core is `compare_steps`: the same seeded gradient sequence goes to an
-optimizer (through `Driver`) and to a reference step; after every step W
+optimizer (through a driver of `drivers`) and to a reference step; after every step W
 and each slot are compared, and the first mismatch is kept. Its public
 faces: `check` (any Keras optimizer against any NumPy reference step) and
 `verify` (the package's optimizers and Keras's SGD, RMSprop and Adam against
@@ -19,6 +18,7 @@ import numpy as np
 
 from keras_optims import backends
 from keras_optims.verification import registry
+from keras_optims.verification.drivers import Driver, run_steps
 from keras_optims.verification.tolerances import DTYPES, step_tolerance
 
 SHAPES = ((8, 5), (5,))
@@ -136,167 +136,6 @@ def normwise_errors(actual, desired, scale=None):
     return absolute, absolute / scale
 
 
-class Driver:
-    """Runs a Keras optimizer step by step and reads back W and its slots:
-    the one step driver of the verification suite and the test suite.
-
-    Keras 3 optimizers (ours, Keras's, a user's; any backend) run on Keras
-    variables with `optimizer.apply`, tf_keras optimizers on tf.Variables
-    with `apply_gradients`.
-
-    Args:
-        optimizer: the optimizer to drive.
-        slots: the slots to read, by name: a sequence of course symbols
-            (read with the optimizer's `get_slot(variable, symbol)`), or a
-            dict name -> where the optimizer keeps it: an attribute holding
-            one variable per model variable (Keras's convention, e.g.
-            ``{"s": "_velocities"}``), a callable ``(optimizer, variable) ->
-            array``, or None (`get_slot`).
-        wrap: optional function wrapping the step before it runs (e.g.
-            ``tf.function``), called with the step function.
-        compiled: let `run` take the steps compiled, as `fit` takes them,
-            with the optimizer built first, as `fit` builds it. On
-            TensorFlow (Keras 3 or tf_keras): one ``tf.function`` call per
-            `STEPS_PER_CALL` steps, a ``tf.while_loop`` that reads W and
-            every slot after each step, all returned in one transfer (read
-            eagerly, each slot in a flat buffer is an op of its own). On
-            JAX: the optimizer's ``stateless_apply`` under ``jax.jit``, one
-            call per step, W and the slots read inside it. On PyTorch, and
-            with `wrap`, the steps run eagerly. Not for slots read by a
-            callable, which may use NumPy.
-    """
-
-    STEPS_PER_CALL = 100
-
-    def __init__(self, optimizer, slots=(), wrap=None, compiled=False):
-        self.optimizer = optimizer
-        self.slots = dict(slots) if isinstance(slots, dict) else {s: None for s in slots}
-        self.tf_keras = type(optimizer).__module__.startswith(("tf_keras", "keras_optims.tf_keras"))
-        self.wrap = wrap
-        engine = "tensorflow" if self.tf_keras else keras.backend.backend()
-        self.compiled = engine if compiled and wrap is None and engine in ("tensorflow", "jax") else None
-        if self.compiled and any(callable(where) for where in self.slots.values()):
-            raise ValueError("Driver(compiled=True) reads every slot inside the compiled step; a slot read by a "
-                             f"callable may use NumPy there. Received: slots={slots!r}")
-
-    def start(self, weights, dtype):
-        """New variables holding `weights` (arrays) in `dtype`."""
-        self.dtype = dtype
-        if self.tf_keras:
-            import tensorflow as tf
-
-            self.variables = [tf.Variable(np.asarray(w).astype(dtype)) for w in weights]
-            step = lambda grads: self.optimizer.apply_gradients(zip(grads, self.variables))  # noqa: E731
-        else:
-            self.variables = [keras.Variable(np.asarray(w).astype(dtype)) for w in weights]
-            step = lambda grads: self.optimizer.apply(grads, self.variables)  # noqa: E731
-        self._step = self.wrap(step) if self.wrap else step
-        if self.compiled:
-            self.optimizer.build(self.variables)  # as fit builds it: before the first step
-        self._steps = {"tensorflow": self._tf_steps, "jax": self._jax_steps, None: lambda step: None}[self.compiled](step)
-        return self
-
-    def apply(self, grads):
-        """One step with `grads` (arrays, one per variable)."""
-        self._step([keras.ops.convert_to_tensor(np.asarray(g).astype(self.dtype)) for g in grads]
-                   if not self.tf_keras else [self._tf_constant(g) for g in grads])
-
-    def run(self, grads):
-        """The steps with `grads` (one list of arrays per step); returns
-        `state()` after each step."""
-        if self._steps is None:
-            return step_by_step(self, grads)
-        states = []
-        for start in range(0, len(grads), self.STEPS_PER_CALL):
-            chunk = grads[start : start + self.STEPS_PER_CALL]
-            stacked = [np.stack([np.asarray(g[i]).astype(self.dtype) for g in chunk]) for i in range(len(self.variables))]
-            outputs = [np.asarray(tensor) for tensor in self._steps(stacked)]
-            for k in range(len(chunk)):
-                values = iter(output[k] for output in outputs)
-                weights = [next(values) for _ in self.variables]
-                states.append((weights, {s: [next(values) for _ in self.variables] for s in self.slots}))
-        return states
-
-    def _tf_steps(self, step):
-        """A tf.function taking gradients stacked along a first (step) axis:
-        it takes the steps in a `tf.while_loop` and returns W and each slot
-        after every step, stacked the same way (W of each variable, then
-        each slot of each variable)."""
-        import tensorflow as tf
-
-        signature = [tf.TensorSpec([None, *v.shape], self.dtype) for v in self.variables]
-
-        def read():
-            tensors = [tf.convert_to_tensor(v) for v in self.variables]
-            return tensors + [tf.convert_to_tensor(self._slot(v, s)) for s in self.slots for v in self.variables]
-
-        def steps(grads):
-            count = tf.shape(grads[0])[0]
-            shapes = [v.shape for v in self.variables] * (1 + len(self.slots))
-            arrays = [tf.TensorArray(self.dtype, size=count, element_shape=shape) for shape in shapes]
-
-            def body(k, arrays):
-                step([g[k] for g in grads])
-                return k + 1, [array.write(k, value) for array, value in zip(arrays, read())]
-
-            _, arrays = tf.while_loop(lambda k, _: k < count, body, (tf.constant(0), arrays), parallel_iterations=1)
-            return [array.stack() for array in arrays]
-
-        return tf.function(steps, input_signature=[signature], autograph=False)
-
-    def _jax_steps(self, step):
-        """The same for JAX: each step is the optimizer's `stateless_apply`
-        (what `fit` runs under JAX), compiled once with `jax.jit`, W and
-        the slots read inside it; the variables hold the last step's values
-        afterwards."""
-        import jax
-        import jax.numpy as jnp
-
-        optimizer, variables = self.optimizer, self.variables
-
-        @jax.jit
-        def one_step(values, optimizer_values, grads):
-            values, optimizer_values = optimizer.stateless_apply(optimizer_values, grads, values)
-            mapping = list(zip(variables, values)) + list(zip(optimizer.variables, optimizer_values))
-            with keras.StatelessScope(state_mapping=mapping):
-                read = [v.value for v in variables]
-                read += [jnp.asarray(keras.ops.convert_to_tensor(self._slot(v, s))) for s in self.slots for v in variables]
-            return values, optimizer_values, read
-
-        def steps(stacked):
-            values, optimizer_values = [v.value for v in variables], [v.value for v in optimizer.variables]
-            reads = []
-            for k in range(len(stacked[0])):
-                values, optimizer_values, read = one_step(values, optimizer_values, [jnp.asarray(g[k]) for g in stacked])
-                reads.append(read)
-            for variable, value in zip([*variables, *optimizer.variables], [*values, *optimizer_values]):
-                variable.assign(value)
-            return [np.stack([np.asarray(read[i]) for read in reads]) for i in range(len(reads[0]))]
-
-        return steps
-
-    def _tf_constant(self, g):
-        import tensorflow as tf
-
-        return tf.constant(np.asarray(g).astype(self.dtype))
-
-    def _slot(self, variable, symbol):
-        attribute = self.slots[symbol]
-        if attribute is None:
-            return self.optimizer.get_slot(variable, symbol)
-        if callable(attribute):
-            return attribute(self.optimizer, variable)
-        optimizer = self.optimizer
-        index = optimizer._index_dict[optimizer._var_key(variable)] if self.tf_keras else optimizer._get_variable_index(variable)
-        return getattr(optimizer, attribute)[index]
-
-    def state(self):
-        """([W per variable], {symbol: [slot per variable]}), as NumPy arrays."""
-        weights = [np.array(v.numpy()) for v in self.variables]
-        slots = {s: [np.array(keras.ops.convert_to_numpy(self._slot(v, s))) for v in self.variables] for s in self.slots}
-        return weights, slots
-
-
 def _check_dtype(dtype):
     if dtype not in DTYPES:
         raise ValueError(f"Argument `dtype` must be one of {DTYPES}. Received: dtype={dtype!r}")
@@ -353,21 +192,6 @@ def _compare(name, driver, reference, steps, dtype, seed, keys, init, note="", s
             failure = Mismatch(t, label, i, np.array(actual, np.float64), np.array(desired), *errors[worst], tolerance,
                                peaks[label, i])
     return Report(name, dtype, abs_errors, rel_errors, tolerances, note, failure)
-
-
-def run_steps(driver, grads):
-    """`driver.run(grads)`, or for a driver without `run` (`start`, `apply`
-    and `state` are all a driver needs), `step_by_step`."""
-    return driver.run(grads) if hasattr(driver, "run") else step_by_step(driver, grads)
-
-
-def step_by_step(driver, grads):
-    """`driver.state()` after each `driver.apply(step_grads)`."""
-    states = []
-    for step_grads in grads:
-        driver.apply(step_grads)
-        states.append(driver.state())
-    return states
 
 
 def _state(state, keys, what, variable):
