@@ -3,6 +3,8 @@
 - KaTeX, which typesets the pages' math, comes from the npm package that
   `make docs` installs into build/docs-vendor/ (nothing is fetched when a page
   is viewed): its files are added to the site under vendor/katex/.
+- The verification page's table of equivalences is rendered from the
+  suite's own table (`keras_optims.verification.equivalences.EQUIVALENCES`).
 - The Explorer page's data (explorer/data.js) is computed by
   docs/explorer_data.py, in a process of its own while the tutorials run.
 - Every tutorial in docs/tutorials/ (a jupytext py:percent script) is run as
@@ -159,6 +161,27 @@ def on_files(files, config):
     run_tutorials(config, files)
     files.append(explorer())
     return files
+
+
+EQUIVALENCES_MARK = "<!-- the equivalences table: docs/hooks.py -->"
+
+
+def equivalences_table():
+    """The verification suite's equivalence rows (`EQUIVALENCES`) as a table."""
+    from keras_optims.verification.equivalences import EQUIVALENCES
+
+    rows = ["| claim | control (must fail) | needs |", "| --- | --- | --- |"]
+    for equivalence in EQUIVALENCES:
+        rows.append(f"| {equivalence.claim} | {equivalence.control} | {equivalence.needs or 'Keras'} |")
+    return "\n".join(rows)
+
+
+def on_page_markdown(markdown, page, config, files):
+    if page.file.src_uri == "verification.md":
+        if EQUIVALENCES_MARK not in markdown:
+            raise PluginError(f"verification.md has lost its mark {EQUIVALENCES_MARK!r}")
+        markdown = markdown.replace(EQUIVALENCES_MARK, equivalences_table())
+    return markdown
 
 
 def on_post_build(config):

@@ -295,3 +295,17 @@ def test_the_explorer_draws_the_data_of_every_control_setting(server, browser):
         assert not problems, problems
     finally:
         page.close()
+
+
+def test_the_verification_page_lists_the_suites_equivalences(server, browser):
+    """Rendered from the suite's own table at build time: every claim, with its control."""
+    from keras_optims.verification.equivalences import EQUIVALENCES
+
+    page, problems = visit(browser, f"{server}/verification.html")
+    try:
+        rows = page.locator("table tr").all_inner_texts()
+        for equivalence in EQUIVALENCES:
+            assert any(equivalence.claim in row and equivalence.control in row for row in rows), equivalence.claim
+        assert not problems, problems
+    finally:
+        page.close()

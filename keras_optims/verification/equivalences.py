@@ -3,7 +3,10 @@ claim proven step by step against `reference/`, with a control that breaks
 the claim's condition and must fail.
 
 An `Equivalence.run(dtype, steps)` returns (report, control report); the
-row holds when the report passes and the control fails. A row whose peer
+row holds when the report passes and the control fails. A step-level claim
+is written once, as its two `Side`s (`compared`): the claim and its control
+in words are the table's (`EQUIVALENCES`), which the verification page
+renders (docs/hooks.py). A row whose peer
 library (`Equivalence.needs`) is not installed or does not import is
 skipped, with the reason (`unavailable`).
 """
@@ -39,157 +42,138 @@ def constant(alpha):
     return lambda step: alpha
 
 
-def _keras(name, make, step, slots, state, dtype, steps, **hyper):
-    return compare_steps(
-        name, Driver(make(), slots, compiled=True), functools.partial(step, **hyper), steps, dtype,
-        state=state, lr_at=constant(ALPHA),
-    )
+@dataclasses.dataclass(frozen=True)
+class Side:
+    """One side of a step-level equivalence: a new driver of the peer's
+    optimizer, the reference step it is held to, and that step's state."""
+
+    name: str
+    driver: object  # () -> a driver (`drivers`)
+    step: object  # reference step (W, dW, *state, t, lr=α)
+    state: tuple
 
 
-def keras_sgd_momentum(dtype, steps):
-    """Keras SGD(momentum=β) with lr = α(1 − β) is course momentum with α."""
-    hyper = dict(beta=BETA)
-    make = lambda lr: lambda: keras.optimizers.SGD(learning_rate=lr, momentum=BETA)  # noqa: E731
-    main = _keras("keras SGD(momentum=β, lr=α(1−β))", make(ALPHA * (1 - BETA)), reference.momentum_step, {}, ("v",), dtype, steps, **hyper)
-    control = _keras("keras SGD(momentum=β, lr=α)", make(ALPHA), reference.momentum_step, {}, ("v",), dtype, steps, **hyper)
-    return main, control
+def compared(sides):
+    """An `Equivalence.run` from `sides()` -> (claim's Side, control's Side):
+    each side compared step by step at α = ALPHA."""
+
+    def run(dtype, steps):
+        return tuple(compare_steps(side.name, side.driver(), side.step, steps, dtype, state=side.state,
+                                   lr_at=constant(ALPHA)) for side in sides())
+
+    return run
 
 
-def keras_rmsprop(dtype, steps):
-    """Keras RMSprop puts ε inside the root."""
-    make = lambda: keras.optimizers.RMSprop(ALPHA, rho=BETA, epsilon=EPS)  # noqa: E731
-    slots = {"s": "_velocities"}
+def keras_sgd_momentum():
+    def driver(lr):
+        return lambda: Driver(keras.optimizers.SGD(learning_rate=lr, momentum=BETA), {}, compiled=True)
+
+    step = functools.partial(reference.momentum_step, beta=BETA)
+    return (Side("keras SGD(momentum=β, lr=α(1−β))", driver(ALPHA * (1 - BETA)), step, ("v",)),
+            Side("keras SGD(momentum=β, lr=α)", driver(ALPHA), step, ("v",)))
+
+
+def keras_rmsprop():
+    driver = lambda: Driver(keras.optimizers.RMSprop(ALPHA, rho=BETA, epsilon=EPS), {"s": "_velocities"},  # noqa: E731
+                            compiled=True)
     step = functools.partial(reference.rmsprop_step, beta=BETA, eps=EPS)
-    main = _keras("keras RMSprop vs ε inside √", make, step, slots, ("s",), dtype, steps, epsilon_mode="keras")
-    control = _keras("keras RMSprop vs course ε", make, step, slots, ("s",), dtype, steps, epsilon_mode="course")
-    return main, control
+    return (Side("keras RMSprop vs ε inside √", driver, functools.partial(step, epsilon_mode="keras"), ("s",)),
+            Side("keras RMSprop vs course ε", driver, functools.partial(step, epsilon_mode="course"), ("s",)))
 
 
-def keras_adam(dtype, steps):
-    """Keras Adam uses epsilon hat."""
-    make = lambda: keras.optimizers.Adam(ALPHA, beta_1=BETA, beta_2=BETA_2, epsilon=EPS)  # noqa: E731
-    slots = {"v": "_momentums", "s": "_velocities"}
+def keras_adam():
+    driver = lambda: Driver(keras.optimizers.Adam(ALPHA, beta_1=BETA, beta_2=BETA_2, epsilon=EPS),  # noqa: E731
+                            {"v": "_momentums", "s": "_velocities"}, compiled=True)
     step = functools.partial(reference.adam_step, beta1=BETA, beta2=BETA_2, eps=EPS)
-    main = _keras("keras Adam vs epsilon hat", make, step, slots, ("v", "s"), dtype, steps, epsilon_mode="keras")
-    control = _keras("keras Adam vs course ε", make, step, slots, ("v", "s"), dtype, steps, epsilon_mode="course")
-    return main, control
+    return (Side("keras Adam vs epsilon hat", driver, functools.partial(step, epsilon_mode="keras"), ("v", "s")),
+            Side("keras Adam vs course ε", driver, functools.partial(step, epsilon_mode="course"), ("v", "s")))
 
 
-def tf_keras_adam_adaptive_epsilon(dtype, steps):
-    """tf_keras Adam(adaptive_epsilon=True) is the course's Adam."""
+def tf_keras_adam_adaptive_epsilon():
     import tf_keras
 
+    def driver(adaptive):
+        return lambda: Driver(tf_keras.optimizers.Adam(ALPHA, beta_1=BETA, beta_2=BETA_2, epsilon=EPS,
+                                                       adaptive_epsilon=adaptive),
+                              {"v": "_momentums", "s": "_velocities"}, compiled=True)
+
     step = functools.partial(reference.adam_step, beta1=BETA, beta2=BETA_2, eps=EPS, epsilon_mode="course")
-    slots = {"v": "_momentums", "s": "_velocities"}
-
-    def run(adaptive):
-        opt = tf_keras.optimizers.Adam(ALPHA, beta_1=BETA, beta_2=BETA_2, epsilon=EPS, adaptive_epsilon=adaptive)
-        name = f"tf_keras Adam(adaptive_epsilon={adaptive})"
-        return compare_steps(name, Driver(opt, slots, compiled=True), step, steps, dtype, state=("v", "s"), lr_at=constant(ALPHA))
-
-    return run(True), run(False)
+    return (Side("tf_keras Adam(adaptive_epsilon=True)", driver(True), step, ("v", "s")),
+            Side("tf_keras Adam(adaptive_epsilon=False)", driver(False), step, ("v", "s")))
 
 
-def torch_sgd_momentum(dtype, steps):
-    """torch SGD(momentum=β, dampening=β) starts its buffer at dW₁, not
-    (1 − β)·dW₁: it holds v_t + βᵗ·dW₁ at every step."""
+def torch_sgd_momentum():
     import torch
 
-    def run(with_offset):
-        # The prediction for torch: its buffer b_t = v_t + βᵗ·dW₁ and W ← W − α·b_t.
-        def torch_step(W, dW, v, dW1, t, *, lr):
+    def torch_step(with_offset):
+        # torch starts its buffer at dW₁, not (1 − β)·dW₁: it holds
+        # b_t = v_t + βᵗ·dW₁, and W ← W − α·b_t.
+        def step(W, dW, v, dW1, t, *, lr):
             dW1 = dW if t == 1 else dW1
             _, v = reference.momentum_step(W, dW, v, t, lr=lr, beta=BETA)
             buffer = v + (BETA**t * dW1 if with_offset else 0.0)
             return W - lr * buffer, v, dW1
 
-        make = lambda params: torch.optim.SGD(params, lr=ALPHA, momentum=BETA, dampening=BETA)  # noqa: E731
-        name = "torch SGD(dampening=β) vs v + βᵗ·dW₁" if with_offset else "torch SGD(dampening=β) vs course v"
-        return compare_steps(name, TorchDriver(make, {}), torch_step, steps, dtype, state=("v", "dW1"), lr_at=constant(ALPHA))
+        return step
 
-    return run(True), run(False)
+    driver = lambda: TorchDriver(lambda params: torch.optim.SGD(params, lr=ALPHA, momentum=BETA,  # noqa: E731
+                                                                dampening=BETA), {})
+    return (Side("torch SGD(dampening=β) vs v + βᵗ·dW₁", driver, torch_step(True), ("v", "dW1")),
+            Side("torch SGD(dampening=β) vs course v", driver, torch_step(False), ("v", "dW1")))
 
 
-def torch_rmsprop(dtype, steps):
-    """torch RMSprop is the course's form (ε outside the root)."""
+def torch_rmsprop():
     import torch
 
-    make = lambda params: torch.optim.RMSprop(params, lr=ALPHA, alpha=BETA, eps=EPS)  # noqa: E731
+    driver = lambda: TorchDriver(  # noqa: E731
+        lambda params: torch.optim.RMSprop(params, lr=ALPHA, alpha=BETA, eps=EPS), {"s": "square_avg"})
     step = functools.partial(reference.rmsprop_step, beta=BETA, eps=EPS)
-
-    def run(mode):
-        return compare_steps(
-            f"torch RMSprop vs {mode} ε", TorchDriver(make, {"s": "square_avg"}),
-            functools.partial(step, epsilon_mode=mode), steps, dtype, state=("s",), lr_at=constant(ALPHA),
-        )
-
-    return run("course"), run("keras")
+    return tuple(Side(f"torch RMSprop vs {mode} ε", driver, functools.partial(step, epsilon_mode=mode), ("s",))
+                 for mode in ("course", "keras"))
 
 
-def torch_adam(dtype, steps):
-    """torch Adam is the course's form."""
+def torch_adam():
     import torch
 
-    make = lambda params: torch.optim.Adam(params, lr=ALPHA, betas=(BETA, BETA_2), eps=EPS)  # noqa: E731
+    driver = lambda: TorchDriver(lambda params: torch.optim.Adam(params, lr=ALPHA, betas=(BETA, BETA_2),  # noqa: E731
+                                                                 eps=EPS), {"v": "exp_avg", "s": "exp_avg_sq"})
     step = functools.partial(reference.adam_step, beta1=BETA, beta2=BETA_2, eps=EPS)
-
-    def run(mode):
-        return compare_steps(
-            f"torch Adam vs {mode} ε", TorchDriver(make, {"v": "exp_avg", "s": "exp_avg_sq"}),
-            functools.partial(step, epsilon_mode=mode), steps, dtype, state=("v", "s"), lr_at=constant(ALPHA),
-        )
-
-    return run("course"), run("keras")
+    return tuple(Side(f"torch Adam vs {mode} ε", driver, functools.partial(step, epsilon_mode=mode), ("v", "s"))
+                 for mode in ("course", "keras"))
 
 
-def optax_adam(dtype, steps):
-    """optax adam is the course's Adam (ε added to √ŝ); control: compared
-    with Keras's ε form."""
+def optax_adam():
     import optax
 
     slots = {"v": lambda state, i: state[0].mu[i], "s": lambda state, i: state[0].nu[i]}
+    driver = lambda: OptaxDriver(optax.adam(ALPHA, b1=BETA, b2=BETA_2, eps=EPS), slots)  # noqa: E731
     step = functools.partial(reference.adam_step, beta1=BETA, beta2=BETA_2, eps=EPS)
-
-    def run(mode):
-        transformation = optax.adam(ALPHA, b1=BETA, b2=BETA_2, eps=EPS)
-        return compare_steps(f"optax adam vs {mode} ε", OptaxDriver(transformation, slots),
-                             functools.partial(step, epsilon_mode=mode), steps, dtype,
-                             state=("v", "s"), lr_at=constant(ALPHA))
-
-    return run("course"), run("keras")
+    return tuple(Side(f"optax adam vs {mode} ε", driver, functools.partial(step, epsilon_mode=mode), ("v", "s"))
+                 for mode in ("course", "keras"))
 
 
-def optax_rmsprop(dtype, steps):
-    """optax rmsprop(eps_in_sqrt=False) is the course's RMSProp; control:
-    optax's default eps_in_sqrt=True (ε inside the root)."""
+def optax_rmsprop():
     import optax
 
-    slots = {"s": lambda state, i: state[0].nu[i]}
+    def driver(eps_in_sqrt):
+        return lambda: OptaxDriver(optax.rmsprop(ALPHA, decay=BETA, eps=EPS, eps_in_sqrt=eps_in_sqrt),
+                                   {"s": lambda state, i: state[0].nu[i]})
+
     step = functools.partial(reference.rmsprop_step, beta=BETA, eps=EPS, epsilon_mode="course")
-
-    def run(eps_in_sqrt):
-        transformation = optax.rmsprop(ALPHA, decay=BETA, eps=EPS, eps_in_sqrt=eps_in_sqrt)
-        return compare_steps(f"optax rmsprop(eps_in_sqrt={eps_in_sqrt})", OptaxDriver(transformation, slots),
-                             step, steps, dtype, state=("s",), lr_at=constant(ALPHA))
-
-    return run(False), run(True)
+    return tuple(Side(f"optax rmsprop(eps_in_sqrt={flag})", driver(flag), step, ("s",)) for flag in (False, True))
 
 
-def optax_sgd_momentum(dtype, steps):
-    """optax sgd(momentum=β) keeps the trace b ← β·b + dW (no 1 − β) and
-    steps by lr·b: with lr = α(1 − β), b = v/(1 − β) and the step is course
-    momentum's; control: lr = α."""
+def optax_sgd_momentum():
     import optax
 
-    slots = {"v": lambda state, i: (1 - BETA) * state[0].trace[i]}
+    # optax keeps the trace b ← β·b + dW (no 1 − β) and steps by lr·b: with
+    # lr = α(1 − β), b = v/(1 − β), and the step is course momentum's.
+    def driver(lr):
+        return lambda: OptaxDriver(optax.sgd(lr, momentum=BETA), {"v": lambda state, i: (1 - BETA) * state[0].trace[i]})
+
     step = functools.partial(reference.momentum_step, beta=BETA)
-
-    def run(lr):
-        transformation = optax.sgd(lr, momentum=BETA)
-        return compare_steps(f"optax sgd(momentum=β, lr={lr:g})", OptaxDriver(transformation, slots),
-                             step, steps, dtype, state=("v",), lr_at=constant(ALPHA))
-
-    return run(ALPHA * (1 - BETA)), run(ALPHA)
+    return tuple(Side(f"optax sgd(momentum=β, lr={lr:g})", driver(lr), step, ("v",))
+                 for lr in (ALPHA * (1 - BETA), ALPHA))
 
 
 def schedule_report(name, schedule, expected_at, steps, tolerance):
@@ -233,39 +217,41 @@ EQUIVALENCES = [
         "keras-sgd-momentum",
         "Keras SGD(momentum=β) with lr = α(1−β) equals course momentum",
         "lr = α instead of α(1−β)",
-        keras_sgd_momentum,
+        compared(keras_sgd_momentum),
     ),
-    Equivalence("keras-rmsprop", "Keras RMSprop puts ε inside the root", "compared with the course's ε", keras_rmsprop),
-    Equivalence("keras-adam", "Keras Adam uses epsilon hat", "compared with the course's ε", keras_adam),
+    Equivalence("keras-rmsprop", "Keras RMSprop puts ε inside the root", "compared with the course's ε",
+                compared(keras_rmsprop)),
+    Equivalence("keras-adam", "Keras Adam uses epsilon hat", "compared with the course's ε", compared(keras_adam)),
     Equivalence(
         "tf-keras-adam",
         "tf_keras Adam(adaptive_epsilon=True) equals course Adam",
         "adaptive_epsilon=False",
-        tf_keras_adam_adaptive_epsilon,
+        compared(tf_keras_adam_adaptive_epsilon),
         needs="tf_keras",
     ),
     Equivalence(
         "torch-sgd-dampening",
         "torch SGD(momentum=β, dampening=β) differs from course momentum by βᵗ·dW₁",
         "without the βᵗ·dW₁ term",
-        torch_sgd_momentum,
+        compared(torch_sgd_momentum),
         needs="torch",
     ),
-    Equivalence("torch-rmsprop", "torch RMSprop equals course RMSProp", "Keras's ε form", torch_rmsprop, needs="torch"),
-    Equivalence("torch-adam", "torch Adam equals course Adam", "Keras's ε form", torch_adam, needs="torch"),
-    Equivalence("optax-adam", "optax adam equals course Adam", "Keras's ε form", optax_adam, needs="optax"),
+    Equivalence("torch-rmsprop", "torch RMSprop equals course RMSProp", "Keras's ε form", compared(torch_rmsprop),
+                needs="torch"),
+    Equivalence("torch-adam", "torch Adam equals course Adam", "Keras's ε form", compared(torch_adam), needs="torch"),
+    Equivalence("optax-adam", "optax adam equals course Adam", "Keras's ε form", compared(optax_adam), needs="optax"),
     Equivalence(
         "optax-rmsprop",
         "optax rmsprop(eps_in_sqrt=False) equals course RMSProp",
         "eps_in_sqrt=True, optax's default: ε inside the root",
-        optax_rmsprop,
+        compared(optax_rmsprop),
         needs="optax",
     ),
     Equivalence(
         "optax-sgd-momentum",
         "optax sgd(momentum=β) with lr = α(1−β) equals course momentum",
         "lr = α instead of α(1−β)",
-        optax_sgd_momentum,
+        compared(optax_sgd_momentum),
         needs="optax",
     ),
     Equivalence(
