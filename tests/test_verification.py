@@ -567,3 +567,23 @@ def test_native_log_line_pattern():
     assert NATIVE_LOG_LINE.match("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR")
     assert not NATIVE_LOG_LINE.match("keras_optims verification on the tensorflow backend")
     assert not NATIVE_LOG_LINE.match("UserWarning: something the user must see")
+
+
+@pytest.mark.once
+def test_every_public_optimizer_and_schedule_is_under_verification():
+    """A new public optimizer or schedule fails here until the verification
+    registry has its reference (REFERENCES, SCHEDULES) and a configuration
+    under test (CASES and SPACE_DRAWS, SCHEDULE_CASES)."""
+    optimizers = [getattr(keras_optims, name) for name in keras_optims.__all__
+                  if isinstance(getattr(keras_optims, name), type)
+                  and issubclass(getattr(keras_optims, name), keras.optimizers.Optimizer)]
+    assert len(optimizers) == 4
+    for cls in optimizers:
+        assert cls in registry.REFERENCES, cls
+        assert any(case.cls is cls for case in registry.CASES), cls
+        assert cls.__name__ in registry.SPACE_DRAWS, cls
+    schedules = [getattr(keras_optims.schedules, name) for name in keras_optims.schedules.__all__]
+    assert len(schedules) == 4
+    for cls in schedules:
+        assert cls in registry.SCHEDULES, cls
+        assert any(type(make(7)) is cls for make in registry.SCHEDULE_CASES.values()), cls
