@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_optims import hyperparameters as checks
+from keras_optims import checks
 from keras_optims import rules
 from keras_optims.algorithm import Algorithm
 from keras_optims.optimizer import KerasOptimizer, document

@@ -34,7 +34,7 @@ import keras
 import numpy as np
 
 from keras_optims import backends, saved_state
-from keras_optims import hyperparameters as checks
+from keras_optims import checks
 from keras_optims.algorithm import Algorithm
 
 KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. Whether the step may

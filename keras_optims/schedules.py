@@ -42,7 +42,7 @@ The Keras built-ins in the table above match the `"zero_based"` numbering.
 import keras
 
 from keras_optims import backends
-from keras_optims import hyperparameters as checks
+from keras_optims import checks
 
 
 ZERO_BASED, LECTURE, ASSIGNMENT = "zero_based", "lecture", "assignment"

@@ -6,7 +6,7 @@ import warnings
 import keras
 import numpy as np
 
-from keras_optims import hyperparameters as checks
+from keras_optims import checks
 from keras_optims.callbacks.serializable import SerializableCallback
 
 

@@ -16,7 +16,7 @@ A float learning rate is kept in a float64 variable, as in the Keras 3 adapter.
 import tensorflow as tf
 import tf_keras
 
-from keras_optims import hyperparameters as checks
+from keras_optims import checks
 from keras_optims.algorithm import Algorithm
 from keras_optims.backends.tensorflow import Slot, VariableUpdate
 
