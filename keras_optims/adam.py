@@ -53,10 +53,7 @@ class Adam(AdamAlgorithm, KerasOptimizer):
     | ε      | `epsilon`       | 1e-8     |
     |        | `epsilon_mode`  | "course" |
 
-    Slots: `v` and `s`, of each model variable's shape and dtype;
-    `get_slot(variable, "v")` returns the variable's slot in its shape (on
-    TensorFlow, small variables' slots share one flat buffer per slot and
-    dtype in memory; files hold one slot per variable on every backend).
+    {{slots}}
 
     Differences from `keras.optimizers.Adam`: Keras uses "epsilon hat",
 
@@ -70,9 +67,7 @@ class Adam(AdamAlgorithm, KerasOptimizer):
     `keras.optimizers.Adam(epsilon=ε)` (with `amsgrad=False`).
 
     Args:
-        learning_rate: α. A finite float > 0, a
-            `keras.optimizers.schedules.LearningRateSchedule`, or a callable
-            that takes no arguments and returns the value to use.
+        {{learning_rate}}
         beta_1: β₁, in [0, 1). The decay of the average of the gradients.
         beta_2: β₂, in [0, 1). The decay of the average of their squares.
         epsilon: ε, a finite float > 0, for numerical stability.

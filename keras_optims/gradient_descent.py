@@ -39,9 +39,6 @@ class GradientDescent(GradientDescentAlgorithm, KerasOptimizer):
     one verification suite.
 
     Args:
-        learning_rate: α. A finite float > 0, a
-            `keras.optimizers.schedules.LearningRateSchedule` (for example one
-            of `keras_optims.schedules`), or a callable that takes no
-            arguments and returns the value to use.
+        {{learning_rate}}
         {{keras_arguments}}
     """

@@ -43,10 +43,7 @@ class Momentum(MomentumAlgorithm, KerasOptimizer):
     | β      | `beta`            | 0.9     |
     |        | `bias_correction` | False   |
 
-    Slot: `v`, of each model variable's shape and dtype;
-    `get_slot(variable, "v")` returns the variable's slot in its shape (on
-    TensorFlow, small variables' slots share one flat buffer per dtype in
-    memory; files hold one slot per variable on every backend).
+    {{slots}}
 
     Differences from `keras.optimizers.SGD(momentum=β)`: Keras keeps
     `m ← β·m − lr·dW; W ← W + m`, a buffer with the learning rate inside it
@@ -56,9 +53,7 @@ class Momentum(MomentumAlgorithm, KerasOptimizer):
     holds gradients only. With β = 0 both are plain gradient descent.
 
     Args:
-        learning_rate: α. A finite float > 0, a
-            `keras.optimizers.schedules.LearningRateSchedule`, or a callable
-            that takes no arguments and returns the value to use.
+        {{learning_rate}}
         beta: β, in [0, 1). The decay of the average of the gradients.
         bias_correction: bool. Divide `v` by (1 − βᵗ) in the update (the
             stored `v` is never corrected).

@@ -70,9 +70,30 @@ KERAS_ARGUMENTS_DOC = """fused: None, True or False, default `None`. Whether the
             on the weights around it (weight decay, EMA)."""
 
 
+LEARNING_RATE_DOC = """learning_rate: α. A finite float > 0, a
+            `keras.optimizers.schedules.LearningRateSchedule` (for example one
+            of `keras_optims.schedules`), or a callable that takes no
+            arguments and returns the value to use."""
+
+
+def slots_doc(slot_names):
+    """The paragraph on an optimizer's slots, for its docstring."""
+    shown = " and ".join(f"`{name}`" for name in slot_names)
+    one = len(slot_names) == 1
+    return (f"Slot{'' if one else 's'}: {shown}, of each model variable's shape and dtype;\n"
+            f"    `get_slot(variable, \"{slot_names[0]}\")` returns the variable's slot in its shape (on\n"
+            f"    TensorFlow, small variables' slots share one flat buffer per {'dtype' if one else 'slot and dtype'}\n"
+            "    in memory; files hold one slot per variable on every backend).")
+
+
 def document(cls):
-    """Splices the shared argument documentation into a class docstring."""
-    cls.__doc__ = cls.__doc__.replace("{{keras_arguments}}", KERAS_ARGUMENTS_DOC)
+    """Splices the shared paragraphs into a class docstring: the Keras
+    arguments, `learning_rate` and the slots (from `slot_names`)."""
+    doc = cls.__doc__.replace("{{keras_arguments}}", KERAS_ARGUMENTS_DOC)
+    doc = doc.replace("{{learning_rate}}", LEARNING_RATE_DOC)
+    if "{{slots}}" in doc:
+        doc = doc.replace("{{slots}}", slots_doc(cls.slot_names))
+    cls.__doc__ = doc
     return cls
 
 

@@ -53,10 +53,7 @@ class RMSProp(RMSPropAlgorithm, KerasOptimizer):
     The course gives ε = 1e-8 and no default for β; 0.9 is Hinton's, and
     Keras's (`rho=0.9`).
 
-    Slot: `s`, of each model variable's shape and dtype;
-    `get_slot(variable, "s")` returns the variable's slot in its shape (on
-    TensorFlow, small variables' slots share one flat buffer per dtype in
-    memory; files hold one slot per variable on every backend).
+    {{slots}}
 
     Differences from `keras.optimizers.RMSprop`: Keras adds ε inside the
     square root, `√(s + ε)`, and defaults to ε = 1e-7; early in training,
@@ -66,9 +63,7 @@ class RMSProp(RMSPropAlgorithm, KerasOptimizer):
     `keras.optimizers.RMSprop(rho=ρ, epsilon=ε, momentum=0.0, centered=False)`.
 
     Args:
-        learning_rate: α. A finite float > 0, a
-            `keras.optimizers.schedules.LearningRateSchedule`, or a callable
-            that takes no arguments and returns the value to use.
+        {{learning_rate}}
         beta: β, in [0, 1). The decay of the average of the squared gradients.
         epsilon: ε, a finite float > 0, for numerical stability.
         epsilon_mode: "course" (ε outside the root, as above) or "keras"

@@ -56,6 +56,17 @@ def _integer_dtype():
     return "int64" if backends.float64_available() else "int32"
 
 
+# The arguments every epoch schedule documents alike, spliced into each
+# docstring (`EpochSchedule.__init_subclass__`).
+ARGUMENT_DOCS = {
+    "steps_per_epoch": """steps_per_epoch: integer ≥ 1, the number of optimizer steps per
+            epoch (in `fit`: ⌈examples / batch_size⌉).""",
+    "name": "name: optional name scope for the computation.",
+    "epoch_numbering": """epoch_numbering: "zero_based" (default), "lecture" or
+            "assignment": which epoch the formula calls n (module docstring).""",
+}
+
+
 class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Base class: maps the step to the 0-based epoch e, e to the epoch
     number n of `epoch_numbering`, and calls `at_epoch(n)`.
@@ -66,6 +77,12 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
     computing with `self.ops`: `keras.ops` here, TensorFlow's own ops in the
     tf_keras flavour.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for argument, text in ARGUMENT_DOCS.items():
+            if cls.__doc__:
+                cls.__doc__ = cls.__doc__.replace("{{" + argument + "}}", text)
 
     ops = keras.ops
 
@@ -147,12 +164,10 @@ class InverseTimeEpochDecay(EpochSchedule):
     Args:
         initial_learning_rate: α₀, finite and > 0.
         decay_rate: finite and ≥ 0 (0 keeps α₀).
-        steps_per_epoch: integer ≥ 1, the number of optimizer steps per
-            epoch (in `fit`: ⌈examples / batch_size⌉).
+        {{steps_per_epoch}}
         time_interval: integer ≥ 1, the epochs between two decreases.
-        name: optional name scope for the computation.
-        epoch_numbering: "zero_based" (default), "lecture" or
-            "assignment": which epoch the formula calls n (module docstring).
+        {{name}}
+        {{epoch_numbering}}
     """
 
     def __init__(
@@ -190,10 +205,9 @@ class ExponentialEpochDecay(EpochSchedule):
     Args:
         initial_learning_rate: α₀, finite and > 0.
         rate: the factor per epoch, in (0, 1] (1 keeps α₀).
-        steps_per_epoch: integer ≥ 1, optimizer steps per epoch.
-        name: optional name scope for the computation.
-        epoch_numbering: "zero_based" (default), "lecture" or
-            "assignment": which epoch the formula calls n (module docstring).
+        {{steps_per_epoch}}
+        {{name}}
+        {{epoch_numbering}}
     """
 
     def __init__(self, initial_learning_rate, rate, steps_per_epoch, name=None, epoch_numbering=ZERO_BASED):
@@ -226,8 +240,8 @@ class InverseSqrtEpochDecay(EpochSchedule):
     Args:
         initial_learning_rate: α₀, finite and > 0.
         k: the constant factor, finite and > 0.
-        steps_per_epoch: integer ≥ 1, optimizer steps per epoch.
-        name: optional name scope for the computation.
+        {{steps_per_epoch}}
+        {{name}}
         epoch_numbering: "lecture" (the default and the only one).
     """
 
@@ -271,10 +285,9 @@ class EpochStaircase(EpochSchedule):
     Args:
         boundaries: strictly increasing integers ≥ 1 (epochs).
         values: one more value than boundaries, each finite and > 0.
-        steps_per_epoch: integer ≥ 1, optimizer steps per epoch.
-        name: optional name scope for the computation.
-        epoch_numbering: "zero_based" (default), "lecture" or
-            "assignment": which epoch the formula calls n (module docstring).
+        {{steps_per_epoch}}
+        {{name}}
+        {{epoch_numbering}}
     """
 
     def __init__(self, boundaries, values, steps_per_epoch, name=None, epoch_numbering=ZERO_BASED):
