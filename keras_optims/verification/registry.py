@@ -96,6 +96,23 @@ def _shown(key, value):
     return f"{symbol}={value:.6g}" if key != "epsilon" else f"{symbol}={value:.3g}"
 
 
+def _epsilon(rng, k, count):
+    """ε and its mode for draw k of `count`: the ends of the range (1e-12,
+    1e-1) first and last, log-uniform between; the two modes by turns."""
+    epsilon = float(10.0 ** rng.uniform(-12.0, -1.0))
+    epsilon = {0: 1e-12, count - 1: 1e-1}.get(k, epsilon)
+    return {"epsilon": epsilon, "epsilon_mode": ("course", "keras")[k % 2]}
+
+
+# Per optimizer: its arguments besides α for draw k of `count`.
+DRAWN = {
+    "GradientDescent": lambda rng, k, count: {},
+    "Momentum": lambda rng, k, count: {"beta": _decay(rng, k), "bias_correction": bool(k % 2)},
+    "RMSProp": lambda rng, k, count: {"beta": _decay(rng, k), **_epsilon(rng, k, count)},
+    "Adam": lambda rng, k, count: {"beta_1": _decay(rng, k), "beta_2": _decay(rng, k + 1), **_epsilon(rng, k, count)},
+}
+
+
 def hyperparameter_space(seed=SPACE_SEED):
     """The drawn cases: per class, `SPACE_DRAWS` configurations (both ε
     modes, bias correction on and off, β from 0 to 1 − 1e-4, ε from 1e-12 to
@@ -106,18 +123,7 @@ def hyperparameter_space(seed=SPACE_SEED):
         cls = getattr(keras_optims, name)
         for k in range(count):
             learning_rate, label = _learning_rate(rng, k)
-            kwargs = {"learning_rate": learning_rate}
-            if cls is keras_optims.Momentum:
-                kwargs.update(beta=_decay(rng, k), bias_correction=bool(k % 2))
-            if cls is keras_optims.RMSProp:
-                kwargs.update(beta=_decay(rng, k))
-            if cls is keras_optims.Adam:
-                kwargs.update(beta_1=_decay(rng, k), beta_2=_decay(rng, k + 1))
-            if cls in (keras_optims.RMSProp, keras_optims.Adam):
-                # The ends of the range first and last, log-uniform between.
-                epsilon = float(10.0 ** rng.uniform(-12.0, -1.0))
-                epsilon = {0: 1e-12, count - 1: 1e-1}.get(k, epsilon)
-                kwargs.update(epsilon=epsilon, epsilon_mode=("course", "keras")[k % 2])
+            kwargs = {"learning_rate": learning_rate, **DRAWN[name](rng, k, count)}
             scale = GRADIENT_SCALES[k % len(GRADIENT_SCALES)]
             shown = [label] + [_shown(key, value) for key, value in kwargs.items() if key != "learning_rate"]
             cases.append(Case(f"{name.lower()} {k}: {', '.join(shown)}, |dW| ≤ {scale:g}", cls, kwargs,
