@@ -9,7 +9,7 @@ every 1000 epochs. This script repeats those seven runs with a Keras model,
 `model.fit` and this package's optimizers and schedules, in float64, on the
 Keras backend you choose, and prints each printed cost beside the
 assignment's published one. Same data, same initial weights, same batches
-(keras_optims.verification.assignment); the learning-rate decay is
+(keras_optims.verification.course_assignment); the learning-rate decay is
 
     InverseTimeEpochDecay(α₀, 1, steps_per_epoch, time_interval=T, epoch_numbering="assignment")
 
@@ -63,7 +63,7 @@ def main(argv=None):
 
     import keras
 
-    from keras_optims.verification import assignment
+    from keras_optims.verification import course_assignment as assignment
 
     runs = [run for run in assignment.RUNS if args.runs is None or run.id in args.runs]
     unknown = set(args.runs or ()) - {run.id for run in assignment.RUNS}

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_optims.verification import assignment
+from keras_optims.verification import course_assignment as assignment
 from keras_optims.verification import reference
 from keras_optims.verification.reference import assignment as course
 from support import requires
@@ -280,7 +280,7 @@ def test_an_unknown_run_is_refused_with_the_names_of_the_runs(tmp_path):
 def test_jax_without_x64_is_refused_not_run_in_float32():
     if backend() != "jax":
         pytest.skip("JAX only")
-    code = "from keras_optims.verification import assignment as a; a.train(a.RUNS[0], 1)"
+    code = "from keras_optims.verification import course_assignment as a; a.train(a.RUNS[0], 1)"
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
         env={**os.environ, "KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "0"},

@@ -38,7 +38,7 @@ import numpy as np
 
 import keras_optims
 from keras_optims.schedules import InverseTimeEpochDecay
-from keras_optims.verification import assignment, reference
+from keras_optims.verification import course_assignment as assignment, reference
 from keras_optims.verification.reference import assignment as course
 
 keras.config.set_floatx("float64")
