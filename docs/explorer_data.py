@@ -133,8 +133,11 @@ def walk(name, kwargs, steps=STEPS):
     for _ in range(steps):
         # A surface that has left its box takes zero gradients from then on
         # (its path is no longer recorded): the others are not disturbed.
-        g = gradients(np.where(np.array(left)[:, None], 0.0, W))
-        g[np.array(left)] = 0.0
+        # Its gradient is evaluated at the origin, then zeroed, so that a
+        # point that ran away does not overflow the evaluation.
+        stopped = np.array(left)
+        g = gradients(np.where(stopped[:, None], 0.0, W))
+        g[stopped] = 0.0
         optimizer.apply([keras.ops.convert_to_tensor(g)], [point])
         W = np.asarray(keras.ops.convert_to_numpy(point.value), dtype=np.float64)
         for k, (surface, spec) in enumerate(SURFACES.items()):
