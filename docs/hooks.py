@@ -1,5 +1,10 @@
 """MkDocs hooks of the documentation site (mkdocs.yml names this file).
 
+- The API reference reads the package laid out as it is installed:
+  build/api-source/keras_optims/ holds links to each entry of keras_optims/
+  and, for each package of pyproject.toml's package-dir (the callbacks and
+  the verification suite, whose sources sit at the top level), a link to its
+  folder; mkdocs.yml's mkdocstrings `paths` points there.
 - KaTeX, which typesets the pages' math, comes from the npm package that
   `make docs` installs into build/docs-vendor/ (nothing is fetched when a page
   is viewed): its files are added to the site under vendor/katex/.
@@ -18,7 +23,9 @@ import base64
 import concurrent.futures
 import hashlib
 import os
+import shutil
 import time
+import tomllib
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -32,6 +39,26 @@ KATEX_FILES = ("katex.min.js", "katex.min.css", "contrib/auto-render.min.js")
 # notebook while its source is unchanged; `make docs` always runs them.
 CACHE = ROOT / "build" / "docs-cache"
 TIMES = {}
+API_SOURCE = ROOT / "build" / "api-source"
+
+
+def api_source():
+    """Lays keras_optims out in API_SOURCE as pip installs it (see the
+    module's docstring)."""
+    shutil.rmtree(API_SOURCE, ignore_errors=True)
+    package = API_SOURCE / "keras_optims"
+    package.mkdir(parents=True)
+    for entry in (ROOT / "keras_optims").iterdir():
+        if entry.name != "__pycache__":
+            (package / entry.name).symlink_to(entry)
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    for name, folder in setuptools["package-dir"].items():
+        API_SOURCE.joinpath(*name.split(".")).symlink_to(ROOT / folder, target_is_directory=True)
+
+
+def on_startup(command, dirty):
+    # Before any plugin's on_config: mkdocstrings reads its paths then.
+    api_source()
 
 
 def katex_files(config):

@@ -4,7 +4,10 @@ still applies, that the pages give its size, and how CI picks the slips of
 changed files)."""
 
 import importlib.util
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,6 +47,35 @@ def test_a_stale_slip_is_reported(tmp_path, monkeypatch):
     mutants.copy_project(pristine, ["keras_optims/rules.py"])
     outcome = mutants.try_slip(stale, ["keras_optims/rules.py"], tmp_path)
     assert outcome.status == "stale" and "not found" in outcome.detail[0]
+
+
+def test_the_copy_is_laid_out_as_installed(tmp_path):
+    """A slip in callbacks/ or verification/ must reach the code the checks
+    import as keras_optims.callbacks and keras_optims.verification: in the
+    copy, those are links to the copy's folders (pyproject.toml's
+    package-dir), not the editable install's."""
+    files = ["callbacks/ewma.py", "verification/reference/optimizers.py"]
+    mutants.copy_project(tmp_path, files)
+    assert mutants.package_dir() == {"keras_optims.callbacks": "callbacks", "keras_optims.verification": "verification"}
+    for name, installed in zip(files, ["keras_optims/callbacks/ewma.py", "keras_optims/verification/reference/optimizers.py"]):
+        assert (tmp_path / installed).resolve() == (tmp_path / name).resolve()
+
+
+@pytest.mark.slow  # two Python processes that import Keras
+@pytest.mark.parametrize("linked", [True, False])
+def test_the_baseline_refuses_a_copy_whose_modules_load_from_elsewhere(tmp_path, linked):
+    """The check run before any slip: with the links, every package loads
+    from the copy; without them (the slip the links are for),
+    keras_optims.callbacks loads from the tree and the check fails."""
+    files = [f for f in mutants.project_files() if f.split("/")[0] in ("keras_optims", "callbacks", "verification")]
+    mutants.copy_project(tmp_path, files)
+    if not linked:
+        for package in mutants.package_dir():
+            tmp_path.joinpath(*package.split(".")).unlink()
+    done = subprocess.run([sys.executable, "-c", mutants.FROM_THE_COPY, str(tmp_path), *mutants.package_dir()],
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)}, capture_output=True, text=True)
+    assert done.returncode == (0 if linked else 1), done.stderr[-2000:]
+    assert linked or "keras_optims.callbacks loads from" in done.stderr
 
 
 def test_changed_selects_the_slips_whose_file_or_definition_changed(tmp_path):

@@ -142,23 +142,58 @@ def project_files():
     return [name.decode() for name in listed if name and (ROOT / name.decode()).is_file()]
 
 
+def package_dir(root=ROOT):
+    """pyproject.toml's `[tool.setuptools.package-dir]`: the packages whose
+    sources sit outside keras_optims/ (import name -> folder)."""
+    pyproject = root / "pyproject.toml"
+    data = tomllib.loads(pyproject.read_text()) if pyproject.exists() else {}
+    return data.get("tool", {}).get("setuptools", {}).get("package-dir", {})
+
+
 def copy_project(destination, files, source=ROOT):
+    """Copies `files` into `destination`, then lays the copy out as it is
+    installed: keras_optims/callbacks is a link to callbacks/, and so on for
+    each package-dir entry. The checks put the copy first on PYTHONPATH, so
+    every module they import, a slip's included, is the copy's (without the
+    links, keras_optims.callbacks would come from the editable install: the
+    unmutated tree)."""
     for name in files:
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / name, target)
+    for package, folder in package_dir(source).items():
+        link = destination.joinpath(*package.split("."))
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.is_symlink():
+            link.symlink_to(os.path.relpath(destination / folder, link.parent), target_is_directory=True)
 
 
-def run_check(check, where, scratch, log):
-    """Runs the check's commands in `where`; (name of the first that failed
-    or "", seconds)."""
+# Run in the copy before any slip: the modules a slip can be planted in
+# must load from the copy, not from the editable install.
+FROM_THE_COPY = """
+import importlib, pathlib, sys
+where = pathlib.Path(sys.argv[1]).resolve()
+for name in ["keras_optims"] + sys.argv[2:]:
+    path = pathlib.Path(importlib.import_module(name).__file__).resolve()
+    if not path.is_relative_to(where):
+        sys.exit(f"{name} loads from {path}, outside the copy {where}")
+"""
+
+
+def run_check(check, where, scratch, log, layout=False):
+    """Runs the check's commands in `where` (first, with `layout`, the check
+    that keras_optims and each package-dir package load from it); (name of
+    the first that failed or "", seconds)."""
     # KERAS_OPTIMS_ONCE: the check's backend runs the backend-neutral tests too.
     env = {**os.environ, "KERAS_BACKEND": check.backend, "KERAS_OPTIMS_ONCE": check.backend,
            "PYTHONPATH": str(where), "TF_CPP_MIN_LOG_LEVEL": "3",
            "KERAS_OPTIMS_CACHE_DIR": str(scratch / "native-cache"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("JAX_ENABLE_X64", None)
     started = time.perf_counter()
-    for name, command in check.commands():
+    commands = list(check.commands())
+    if layout:
+        commands.insert(0, ("layout", [sys.executable, "-c", FROM_THE_COPY, str(where), *package_dir(where)]))
+    for name, command in commands:
         extra = ["--basetemp", str(scratch / "pytest")] if name == "tests" else []
         done = subprocess.run(command + extra, cwd=where, env=env, capture_output=True, text=True)
         log.append(f"$ {' '.join(command[1:] + extra)}  (exit {done.returncode})\n{done.stdout[-3000:]}"
@@ -193,7 +228,7 @@ def baseline(checks, files, scratch_root, jobs):
         scratch = Path(tempfile.mkdtemp(prefix=f"baseline-{check.name}-", dir=scratch_root))
         copy_project(scratch / "project", files, scratch_root / "pristine")
         log = []
-        by, _ = run_check(check, scratch / "project", scratch, log)
+        by, _ = run_check(check, scratch / "project", scratch, log, layout=True)
         shutil.rmtree(scratch, ignore_errors=True)
         return check.name, by, log
 
