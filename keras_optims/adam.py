@@ -11,8 +11,7 @@ from keras_optims.optimizer import KerasOptimizer, document
 class AdamAlgorithm(Algorithm):
     """What Adam is, in both Keras flavours: its rule, slots and arguments."""
 
-    slot_names = ("v", "s")
-    rule = staticmethod(rules.adam)
+    rule = rules.ADAM
 
     def __init__(
         self,

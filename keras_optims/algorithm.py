@@ -1,9 +1,9 @@
 """What every course optimizer is, whatever the Keras flavour or backend.
 
 Each algorithm file (`adam.py`, …) defines one `Algorithm` subclass that
-says what the algorithm is: its rule (a function of `rules.py`), its slots
-(course symbols, in the order the rule takes them) and its arguments with
-their checks and defaults. The classes users construct combine it with a
+says what the algorithm is: its rule (a `rules.Rule` record, which also
+names the slots: course symbols, in the order the rule takes them) and its
+arguments with their checks and defaults. The classes users construct combine it with a
 flavour's optimizer base class:
 
     class Adam(AdamAlgorithm, KerasOptimizer)             # keras_optims.Adam
@@ -14,13 +14,17 @@ once the optimizer exists (a compiled update has them baked in; assigning
 one raises), and finds a slot by course symbol (`get_slot`).
 """
 
-import functools
 import warnings
 
 
 class Algorithm:
-    rule = None  # a function of rules.py
-    slot_names = ()  # course symbols, in the order `rule` takes them
+    rule = None  # a rules.Rule
+    slot_names = ()  # the rule's slots (course symbols, in the order it takes them)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "rule" in cls.__dict__:
+            cls.slot_names = cls.rule.slots
 
     def _fix_hyperparameters(self, hyperparameters, fused):
         """Stores the validated hyperparameters (and `fused`) as fixed attributes."""
@@ -50,8 +54,8 @@ class Algorithm:
         return super().from_config(config, custom_objects=custom_objects)
 
     def bound_rule(self):
-        """The class's rule with this optimizer's hyperparameters bound."""
-        return functools.partial(type(self).rule, **self._hyperparameters)
+        """The class's rule with this optimizer's hyperparameters bound (`rules.Bound`)."""
+        return type(self).rule.bind(**self._hyperparameters)
 
     def __setattr__(self, name, value):
         if name in getattr(self, "_hyperparameters", ()) or (

@@ -10,7 +10,7 @@ from keras_optims.optimizer import KerasOptimizer, document
 class GradientDescentAlgorithm(Algorithm):
     """What GradientDescent is, in both Keras flavours: its rule, slots and arguments."""
 
-    rule = staticmethod(rules.gradient_descent)
+    rule = rules.GRADIENT_DESCENT
 
     def __init__(self, learning_rate=0.01, **kwargs):
         super().__init__(learning_rate, hyperparameters={}, **kwargs)

@@ -11,8 +11,7 @@ from keras_optims.optimizer import KerasOptimizer, document
 class MomentumAlgorithm(Algorithm):
     """What Momentum is, in both Keras flavours: its rule, slots and arguments."""
 
-    slot_names = ("v",)
-    rule = staticmethod(rules.momentum)
+    rule = rules.MOMENTUM
 
     def __init__(self, learning_rate=0.01, beta=0.9, bias_correction=False, **kwargs):
         hyperparameters = {

@@ -11,8 +11,7 @@ from keras_optims.optimizer import KerasOptimizer, document
 class RMSPropAlgorithm(Algorithm):
     """What RMSProp is, in both Keras flavours: its rule, slots and arguments."""
 
-    slot_names = ("s",)
-    rule = staticmethod(rules.rmsprop)
+    rule = rules.RMSPROP
 
     def __init__(
         self,

@@ -2,11 +2,11 @@
 
 Every optimizer class of every Keras flavour calls one of these functions.
 They are pure: they take the current values and return the new ones, and
-never assign anything. Three faster forms restate some of them, and the
+never assign anything. Two faster forms compute some of them, and the
 verification suite checks each against the course's math like the rules
 themselves: the fused CPU kernel (`native/course_update.cc`, TensorFlow),
-the in-place forms and the choice of torch's fused kernels in
-`backends/torch.py` (PyTorch).
+which restates each rule's element-wise lines in C++, and torch's own fused
+kernels (`backends/torch.py`, PyTorch).
 
 Conventions (course notation):
 
@@ -24,8 +24,10 @@ Conventions (course notation):
   ``math.one_minus_power(β, t)`` (1 − βᵗ, for the bias corrections).
 
 Each rule's per-step scalars come from its ``*_scalars`` function, which the
-fused native kernel uses too (`fused_kernel`): the scalars are computed once,
-in one place, whichever way the element-wise part runs.
+faster forms take too: the scalars are computed once, in one place, whichever
+way the element-wise part runs. `Rule` (at the end) is each rule's record:
+its update, its scalars, its slots and which faster forms compute it; every
+other file reads a rule from its record.
 """
 
 COURSE = "course"
@@ -118,19 +120,83 @@ def adam_scalars(*, lr, t, beta_1, beta_2, epsilon, epsilon_mode, math):
     return beta_1, 1.0 - beta_1, beta_2, 1.0 - beta_2, lr_t, epsilon_t
 
 
-def fused_kernel(rule, hyperparameters):
-    """How the native kernel (`keras_optims/native/course_update.cc`) runs
-    `rule`: ``(kernel name, scalars function)``, or ``(None, None)`` for a
-    function that is not one of the four rules. The kernel restates each
-    rule's element-wise lines in C++, in the same order, and takes the
-    scalars function's values (float64, rounded once to the variable's dtype)."""
-    if rule is gradient_descent:
-        return "gradient_descent", gradient_descent_scalars
-    if rule is momentum:
-        return "momentum", momentum_scalars
-    if rule is rmsprop:
-        keras_mode = hyperparameters["epsilon_mode"] == KERAS
-        return ("rmsprop_keras" if keras_mode else "rmsprop"), rmsprop_scalars
-    if rule is adam:
-        return "adam", adam_scalars
-    return None, None
+class Rule:
+    """One update rule, with everything that runs it: the record that the
+    optimizer classes (`Algorithm.rule`), the TensorFlow fused path, the
+    PyTorch backend and the verification's negative controls all read.
+
+    Attributes:
+        name: what the rule is called in messages.
+        update: the pure function, ``update(W, dW, *slots, lr=, t=, math=,
+            **hyperparameters)`` returning ``(W, *slots)``.
+        scalars: its per-step scalars, ``scalars(lr=, t=, math=,
+            **hyperparameters)``, which every faster form takes too.
+        slots: the course symbols of its slots, in the order `update` takes
+            them.
+        native: ``native(hyperparameters)``, the fused CPU kernel's entry
+            (`native/course_update.cc`) that restates the update, or None
+            where none does.
+        torch: ``torch(hyperparameters)``, the torch fused kernel that
+            computes the update (``"sgd"``, ``"adam"`` or ``"rmsprop"``,
+            `backends/torch.py`), or None where none does.
+    """
+
+    __slots__ = ("name", "update", "scalars", "slots", "native", "torch")
+
+    def __init__(self, name, update, scalars, slots=(), *, native=None, torch=None):
+        self.name, self.update, self.scalars, self.slots = name, update, scalars, tuple(slots)
+        self.native = native or (lambda hyperparameters: None)
+        self.torch = torch or (lambda hyperparameters: None)
+
+    def __repr__(self):
+        return f"Rule({self.name!r})"
+
+    def planted(self, update, name):
+        """The same arguments, scalars and slots with another update and no
+        faster form (native or torch): a negative control's rule."""
+        return Rule(name, update, self.scalars, self.slots)
+
+    def bind(self, **hyperparameters):
+        return Bound(self, hyperparameters)
+
+
+class Bound:
+    """A `Rule` with one optimizer's hyperparameters: called as
+    ``bound(W, dW, *slots, lr=, t=, math=)``."""
+
+    __slots__ = ("rule", "hyperparameters")
+
+    def __init__(self, rule, hyperparameters):
+        self.rule, self.hyperparameters = rule, dict(hyperparameters)
+
+    def __call__(self, W, dW, *slots, lr, t, math):
+        return self.rule.update(W, dW, *slots, lr=lr, t=t, math=math, **self.hyperparameters)
+
+    def scalars(self, *, lr, t, math):
+        return self.rule.scalars(lr=lr, t=t, math=math, **self.hyperparameters)
+
+    @property
+    def native(self):
+        """The fused CPU kernel's entry for these hyperparameters, or None."""
+        return self.rule.native(self.hyperparameters)
+
+    @property
+    def torch(self):
+        """Torch's fused kernel for these hyperparameters, or None."""
+        return self.rule.torch(self.hyperparameters)
+
+
+def _course_epsilon(course, keras):
+    return lambda hyperparameters: course if hyperparameters["epsilon_mode"] == COURSE else keras
+
+
+# The four rules. The C++ kernel has an entry for each form; torch's fused
+# SGD kernel computes gradient descent and momentum, its fused Adam kernel
+# course RMSProp and both forms of Adam (`backends/torch.py` says how).
+GRADIENT_DESCENT = Rule("gradient descent", gradient_descent, gradient_descent_scalars,
+                        native=lambda _: "gradient_descent", torch=lambda _: "sgd")
+MOMENTUM = Rule("momentum", momentum, momentum_scalars, ("v",),
+                native=lambda _: "momentum", torch=lambda _: "sgd")
+RMSPROP = Rule("RMSProp", rmsprop, rmsprop_scalars, ("s",),
+               native=_course_epsilon("rmsprop", "rmsprop_keras"), torch=_course_epsilon("rmsprop", None))
+ADAM = Rule("Adam", adam, adam_scalars, ("v", "s"), native=lambda _: "adam", torch=lambda _: "adam")

@@ -96,8 +96,8 @@ print("TENSORFLOW IMPORTED:", sys.modules["tensorflow"] is not None)
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="the TensorFlow backend's fused kernel: test_native.py")
 def test_fused_true_is_refused_where_there_is_no_fused_kernel_and_such_a_config_still_loads():
     """fused=True: torch's fused SGD and Adam kernels for gradient descent,
-    momentum, course RMSProp and course Adam under PyTorch; refused for the
-    Keras ε forms there and for everything under JAX. A config saved with
+    momentum, course RMSProp and Adam (both ε forms) under PyTorch; refused
+    for RMSProp's Keras ε form there and for everything under JAX. A config saved with
     fused=True loads anyway, with a warning, as fused=None."""
     with pytest.raises(ValueError, match="Argument `fused` cannot be True here.*Received: fused=True"):
         keras_optims.RMSProp(fused=True, epsilon_mode="keras")
@@ -105,8 +105,9 @@ def test_fused_true_is_refused_where_there_is_no_fused_kernel_and_such_a_config_
         for make_fused in (keras_optims.Adam, keras_optims.RMSProp, keras_optims.Momentum,
                            keras_optims.GradientDescent):
             assert make_fused(fused=True).fused is True
-        with pytest.raises(ValueError, match="course Adam"):
-            keras_optims.Adam(fused=True, epsilon_mode="keras")
+        assert keras_optims.Adam(fused=True, epsilon_mode="keras").fused is True
+        with pytest.raises(ValueError, match=r"course RMSProp \(epsilon_mode='course'\)"):
+            keras_optims.RMSProp(fused=True, epsilon_mode="keras")
     else:
         with pytest.raises(ValueError, match="backend is jax"):
             keras_optims.Adam(fused=True)
@@ -134,16 +135,18 @@ def test_torch_fused_adam_and_the_multi_tensor_rule_take_the_same_steps():
 
 # Non-default hyperparameters in both ε modes: each rule's every scalar is
 # used (β, 1 − β, ε, the bias corrections) and none is a round number.
-IN_PLACE_CASES = {
+TORCH_CASES = {
     "gradient-descent": lambda fused: keras_optims.GradientDescent(0.037, fused=fused),
     "momentum": lambda fused: keras_optims.Momentum(0.037, beta=0.83, fused=fused),
     "momentum-beta-0": lambda fused: keras_optims.Momentum(0.037, beta=0.0, fused=fused),
     "momentum-bias-corrected": lambda fused: keras_optims.Momentum(0.037, beta=0.83, bias_correction=True, fused=fused),
     "rmsprop": lambda fused: keras_optims.RMSProp(0.037, beta=0.93, epsilon=1e-3, fused=fused),
     "rmsprop-beta-0": lambda fused: keras_optims.RMSProp(0.037, beta=0.0, epsilon=1e-3, fused=fused),
-    "rmsprop-keras": lambda fused: keras_optims.RMSProp(0.037, beta=0.93, epsilon=1e-3, epsilon_mode="keras"),
+    "rmsprop-keras": lambda fused: keras_optims.RMSProp(0.037, beta=0.93, epsilon=1e-3, epsilon_mode="keras",
+                                                         fused=fused),
     "adam": lambda fused: keras_optims.Adam(0.037, beta_1=0.83, beta_2=0.97, epsilon=1e-3, fused=fused),
-    "adam-keras": lambda fused: keras_optims.Adam(0.037, beta_1=0.83, beta_2=0.97, epsilon=1e-3, epsilon_mode="keras"),
+    "adam-keras": lambda fused: keras_optims.Adam(0.037, beta_1=0.83, beta_2=0.97, epsilon=1e-3, epsilon_mode="keras",
+                                                  fused=fused),
 }
 
 
@@ -179,14 +182,14 @@ def torch_steps(optimizer, dtype, steps=12):
     return ours, rule
 
 
-@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's in-place ops")
+@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch's multi-tensor ops")
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", list(IN_PLACE_CASES))
+@pytest.mark.parametrize("case", list(TORCH_CASES))
 def test_torch_in_place_steps_are_the_rules_bit_for_bit(case, dtype):
     """fused=False: every rule runs as in-place multi-tensor ops that round
     where the rule's expression rounds, so every variable and slot is bit-
     for-bit what the rule computes, step after step."""
-    ours, rule = torch_steps(IN_PLACE_CASES[case](False), dtype)
+    ours, rule = torch_steps(TORCH_CASES[case](False), dtype)
     for step, (mine, theirs) in enumerate(zip(ours, rule), start=1):
         for a, b in zip(mine, theirs):
             assert a.dtype == b.dtype == dtype
@@ -195,12 +198,13 @@ def test_torch_in_place_steps_are_the_rules_bit_for_bit(case, dtype):
 
 @pytest.mark.skipif(BACKEND != "torch", reason="torch's fused kernels")
 @pytest.mark.parametrize("case", ["gradient-descent", "momentum", "momentum-beta-0", "momentum-bias-corrected",
-                                  "rmsprop", "rmsprop-beta-0", "adam"])
+                                  "rmsprop", "rmsprop-beta-0", "adam", "adam-keras"])
 def test_torch_fused_kernels_take_the_rules_steps(case, monkeypatch):
     """By default momentum runs in torch's fused SGD kernel (dampening β, a
     buffer that starts at zero), course RMSProp in its fused Adam kernel
-    (β₁ = 0, bias corrections of exactly 1), gradient descent (and momentum
-    with β = 0) as one multiply-add pass: the rule's steps up to rounding
+    (β₁ = 0, bias corrections of exactly 1), Adam in it too (Keras's ε form
+    with ε/√(1 − β₂ᵗ) for ε), gradient descent (and momentum with β = 0) as
+    one multiply-add pass: the rule's steps up to rounding
     (float64: 1e-14 relative, a few roundings in each of 12 steps), slots
     included; and the gradients, which the RMSProp kernel takes as its first
     moment's buffer, are left as they were."""
@@ -210,10 +214,11 @@ def test_torch_fused_kernels_take_the_rules_steps(case, monkeypatch):
     for name in ("_fused_sgd_", "_fused_adam_", "_foreach_add_", "_foreach_copy_"):
         original = getattr(torch, name)
         monkeypatch.setattr(torch, name, lambda *a, _f=original, _n=name, **k: (calls.append(_n), _f(*a, **k))[1])
-    optimizer = IN_PLACE_CASES[case](None)
+    optimizer = TORCH_CASES[case](None)
     ours, rule = torch_steps(optimizer, "float64")
     expected = {"gradient-descent": {"_foreach_add_"}, "momentum-beta-0": {"_foreach_copy_", "_foreach_add_"},
-                "rmsprop": {"_fused_adam_"}, "rmsprop-beta-0": {"_fused_adam_"}, "adam": {"_fused_adam_"}}
+                "rmsprop": {"_fused_adam_"}, "rmsprop-beta-0": {"_fused_adam_"}, "adam": {"_fused_adam_"},
+                "adam-keras": {"_fused_adam_"}}
     assert set(calls) == expected.get(case, {"_fused_sgd_"})
     for step, (mine, theirs) in enumerate(zip(ours, rule), start=1):
         for a, b in zip(mine, theirs):
@@ -221,7 +226,7 @@ def test_torch_fused_kernels_take_the_rules_steps(case, monkeypatch):
     # Gradients as views (strided, broadcast): the step is the one their
     # contiguous copies give (before: the fused kernels read a view as a
     # contiguous block, the wrong elements), and they are left as they were.
-    twin = IN_PLACE_CASES[case](None)
+    twin = TORCH_CASES[case](None)
     torch_steps(twin, "float64")
     views = [keras.ops.convert_to_tensor(np.linspace(-1, 1, 12).reshape(4, 3)), None,
              keras.ops.convert_to_tensor(np.float64(0.5), dtype="float64")]

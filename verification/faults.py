@@ -1,7 +1,9 @@
 """Deliberately wrong optimizers: the negative controls.
 
 Each class looks like a course optimizer (same arguments, same config, same
-slots) but its rule has one of the mistakes the suite exists to catch.
+slots) but its rule has one of the mistakes the suite exists to catch: the
+course rule's record with a wrong update planted (`Rule.planted`), which no
+faster form (native or torch) computes, so every backend runs the mistake.
 `verify` must fail on every one of them; the test suite and the CLI prove
 that it does.
 """
@@ -39,31 +41,31 @@ def _momentum_learning_rate_in_buffer(W, dW, v, *, lr, t, beta, bias_correction,
 class RMSPropEpsilonInsideRoot(RMSProp):
     """Claims the course's RMSProp, computes W − α·dW/√(s + ε)."""
 
-    rule = staticmethod(_rmsprop_epsilon_inside_root)
+    rule = rules.RMSPROP.planted(_rmsprop_epsilon_inside_root, "RMSProp with ε inside the root")
 
 
 class AdamEpsilonHat(Adam):
     """Claims the course's Adam, computes Keras's "epsilon hat" form."""
 
-    rule = staticmethod(_adam_epsilon_hat)
+    rule = rules.ADAM.planted(_adam_epsilon_hat, "Adam with epsilon hat")
 
 
 class AdamWrongEpsilon(Adam):
     """Claims ε = 1e-8, computes with ε = 1e-7 (Keras's default)."""
 
-    rule = staticmethod(_adam_epsilon_1e7)
+    rule = rules.ADAM.planted(_adam_epsilon_1e7, "Adam with ε = 1e-7")
 
 
 class AdamWithoutBiasCorrection(Adam):
     """Claims the course's Adam, forgets v̂ and ŝ."""
 
-    rule = staticmethod(_adam_without_bias_correction)
+    rule = rules.ADAM.planted(_adam_without_bias_correction, "Adam without bias correction")
 
 
 class MomentumLearningRateInBuffer(Momentum):
     """Claims the course's momentum, keeps Keras's lr-inside-the-buffer form."""
 
-    rule = staticmethod(_momentum_learning_rate_in_buffer)
+    rule = rules.MOMENTUM.planted(_momentum_learning_rate_in_buffer, "momentum with α in its buffer")
 
 
 # (control id, what is wrong, a configured instance)

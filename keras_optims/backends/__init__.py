@@ -128,7 +128,7 @@ class PerVariableUpdater:
     its slots (`keras_optims.saved_state`). Subclasses implement `apply`.
 
     Args:
-        rule: a function of `rules.py` with its hyperparameters bound.
+        rule: a `rules.Bound`: a rule with its hyperparameters.
         slot_names: the course symbols of its slots, in the rule's order.
         jit_compile: the TensorFlow backend's switch; no effect here.
         fused: None, True or False: whether a backend's fused kernel may

@@ -1,13 +1,13 @@
 """The TensorFlow backend: everything TensorFlow-specific about applying a
 rule to variables, for Keras 3 on TensorFlow and for tf_keras.
 
-The optimizer classes (both Keras flavours) hand a rule from `rules.py` to a
+The optimizer classes (both Keras flavours) hand a rule (`rules.Bound`) to a
 `VariableUpdate`, which runs it on TensorFlow variables one of three ways:
 
 - the fused CPU kernel (`keras_optims.native`), by default for every float32
   or float64 variable on CPU: one op per dtype updates all the variables of a
   step, reading ``W``, ``dW`` and the slots once; the rule's per-step scalars
-  come from its ``*_scalars`` function in `rules.py`, as float64;
+  come from its record's ``scalars`` function (`rules.py`), as float64;
 - XLA (``jit_compile=True``, the default), for what the kernel does not
   take (GPU variables, half precision, an update traced inside an
   XLA-compiled function, or everything when ``fused=False`` or the kernel
@@ -48,7 +48,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.ops import control_flow_util
 
-from keras_optims import backends, native, rules
+from keras_optims import backends, native
 from keras_optims.saved_state import LARGE, flat_layout, size_of
 
 
@@ -193,8 +193,8 @@ class VariableUpdate:
     """Applies ``rule(W, dW, *slots, lr=…, t=…, math=…)`` to TF variables.
 
     Args:
-        rule: a function of `rules.py` with its hyperparameters bound
-            (``functools.partial``); it returns ``(W, *slots)``.
+        rule: a `rules.Bound` (a rule with its hyperparameters); it returns
+            ``(W, *slots)``.
         jit_compile: run what the fused kernel does not take XLA-compiled.
         fused: ``None`` (use the fused kernel for every variable it can take,
             see the module docstring), ``True`` (require it: raise where it
@@ -208,7 +208,7 @@ class VariableUpdate:
         # How many variable updates each path has run or traced ("fused",
         # "xla", "ops"): what tests and curious users can check.
         self.paths = collections.Counter()
-        self._kernel, self._scalars = rules.fused_kernel(rule.func, rule.keywords)
+        self._kernel = rule.native  # the fused CPU kernel's entry, or None
         self._compiled = tf.function(self._update, jit_compile=True, autograph=False)
         if fused and self.fused_refusal(rule):
             raise backends.FusedUnavailable(f"fused=True, but {self.fused_refusal(rule)}.")
@@ -225,8 +225,7 @@ class VariableUpdate:
     def fused_refusal(rule):
         """Why `fused=True` cannot be honoured for `rule` (None if it can:
         the kernel has a form of each rule of `rules.py`)."""
-        kernel, _ = rules.fused_kernel(rule.func, rule.keywords)
-        return None if kernel else f"the fused CPU kernel has no form of {rule.func.__name__}"
+        return None if rule.native else f"the fused CPU kernel has no form of {rule.rule.name}"
 
     def _new_values(self, variable, gradient, slots, learning_rate, step):
         return self.rule(
@@ -312,7 +311,7 @@ class VariableUpdate:
 
     def scalars(self, learning_rate, step):
         """The rule's per-step scalars as one float64 vector."""
-        values = self._scalars(lr=learning_rate, t=step, math=Math, **self.rule.keywords)
+        values = self.rule.scalars(lr=learning_rate, t=step, math=Math)
         return tf.stack([as_float64(value) for value in values])
 
     def __call__(self, variable, gradient, slots, learning_rate, step):

@@ -1,24 +1,27 @@
-"""The PyTorch backend: every step in place, in multi-tensor form.
+"""The PyTorch backend: every step in multi-tensor form.
 
-A step updates all variables of one dtype and device together, in place, the
-way Keras's own PyTorch optimizers and ``torch.optim`` update, with no Python
+A step updates all variables of one dtype and device together, the way
+Keras's own PyTorch optimizers and ``torch.optim`` update, with no Python
 loop per variable in the arithmetic:
 
-- momentum runs in torch's fused SGD kernel (``torch._fused_sgd_``),
-  course RMSProp and course Adam in its fused Adam kernel
-  (``torch._fused_adam_``), gradient descent as one multiply-add pass,
-  unless ``fused=False``;
-- everything else, and ``fused=False``, runs the rule's in-place form: the
-  lines of the rule in `rules.py`, in its order, as in-place
-  ``torch._foreach_*_`` ops (one ``_foreach_mul_`` for ``β·v`` over every
-  variable, …), bit-for-bit the rule's steps.
+- where one of torch's fused kernels computes the rule (the rule's record
+  says which, `rules.Rule.torch`), unless ``fused=False``, in that kernel, in
+  place: momentum in the fused SGD kernel (``torch._fused_sgd_``), gradient
+  descent as one multiply-add pass, course RMSProp and both forms of Adam in
+  the fused Adam kernel (``torch._fused_adam_``);
+- otherwise (RMSProp's Keras ε form, and ``fused=False``) the rule's in-place
+  form (`IN_PLACE`): the lines of the rule in `rules.py`, in its order, as
+  in-place ``torch._foreach_*_`` ops, bit for bit the rule's steps (a test
+  runs both, so a change to a rule fails until its in-place form follows);
+- a rule with neither (a negative control's) as `rules.py` writes it, on
+  `Tensors`: lists of tensors whose arithmetic is ``torch._foreach_*`` ops;
+  the new values are then copied into the variables and slots.
 
 Slots: one variable per model variable (`backends.PerVariableUpdater`). The
-per-step scalars (α, t, the bias corrections) are computed by the rule's own
-``*_scalars`` function in Python floats (doubles); a scalar the rule rounds
-to the variables' dtype (``math.like``) is rounded once the same way here
-(`rounded`), and a Python float β, 1 − β, ε goes to torch's ops as the rule
-gives it, as on the other backends.
+per-step scalars (α, t, the bias corrections) are computed by the rule's
+``scalars`` function in Python floats (doubles); a scalar the rule rounds to
+the variables' dtype (``math.like``) is rounded once the same way here
+(`rounded`); the rule as written takes them as 0-d float64 tensors (`scalar`).
 """
 
 import math
@@ -116,12 +119,6 @@ def _tensor_reader():
     return lambda variable: variable._value
 
 
-def _course_adam(rule):
-    """Whether `rule` is course Adam (ε added to √ŝ), which torch's fused
-    Adam kernel computes."""
-    return rule.func is rules.adam and rule.keywords["epsilon_mode"] == rules.COURSE
-
-
 class Numbers:
     """The `math` of the rules' ``*_scalars`` functions for per-step scalars
     as Python floats (doubles, as float64 tensors would hold them)."""
@@ -207,8 +204,10 @@ def _adam(W, dW, v, s, *, dtype, lr, t, beta_1, beta_2, epsilon, epsilon_mode):
     torch._foreach_sub_(W, update)  # W − α_t·v / (√s + ε_t)
 
 
-IN_PLACE = {rules.gradient_descent: _gradient_descent, rules.momentum: _momentum, rules.rmsprop: _rmsprop,
-            rules.adam: _adam}
+# By the rule's record: a negative control's rule (`Rule.planted`) is
+# another record, which runs as written.
+IN_PLACE = {rules.GRADIENT_DESCENT: _gradient_descent, rules.MOMENTUM: _momentum, rules.RMSPROP: _rmsprop,
+            rules.ADAM: _adam}
 
 
 def _sgd_kernel(W, dW, *slots, dtype, lr, t, beta=0.0, bias_correction=False):
@@ -234,9 +233,14 @@ def _sgd_kernel(W, dW, *slots, dtype, lr, t, beta=0.0, bias_correction=False):
 
 
 def _adam_kernel(W, dW, v, s, *, dtype, lr, t, beta_1, beta_2, epsilon, epsilon_mode):
-    """Course Adam in torch's fused Adam kernel (``torch._fused_adam_``, as
-    ``torch.optim.Adam(fused=True)``): W ← W − α/(1 − β₁ᵗ)·v / (√s/√(1 −
-    β₂ᵗ) + ε), with its own rounding order."""
+    """Adam in torch's fused Adam kernel (``torch._fused_adam_``, as
+    ``torch.optim.Adam(fused=True)``), which computes W ← W − α/(1 − β₁ᵗ)·v /
+    (√s/√(1 − β₂ᵗ) + ε′) with its own rounding order. With ε′ = ε that is
+    the course's form; with ε′ = ε/√(1 − β₂ᵗ) (multiply through by
+    √(1 − β₂ᵗ)) it is Keras's "epsilon hat" form, α·√(1 − β₂ᵗ)/(1 − β₁ᵗ)·v /
+    (√s + ε)."""
+    if epsilon_mode != rules.COURSE:
+        epsilon = epsilon / math.sqrt(Numbers.one_minus_power(beta_2, t))
     torch._fused_adam_(
         W, dW, v, s, [], [torch.tensor(float(t), dtype=torch.float32, device=W[0].device)] * len(W),
         # α as a Python float (a double): the kernels take a tensor α as
@@ -257,45 +261,31 @@ def _rmsprop_kernel(W, dW, s, *, dtype, lr, t, beta, epsilon, epsilon_mode):
                        weight_decay=0.0, eps=epsilon, amsgrad=False, maximize=False)
 
 
-def _kernel(rule):
-    """Torch's fused kernel that computes `rule`, or None."""
-    if rule.func in (rules.gradient_descent, rules.momentum):
-        return _sgd_kernel
-    if rule.func is rules.rmsprop and rule.keywords["epsilon_mode"] == rules.COURSE:
-        return _rmsprop_kernel
-    if _course_adam(rule):
-        return _adam_kernel
-    return None
+# Torch's fused kernels by the name a rule's record gives (`rules.Rule.torch`).
+KERNELS = {"sgd": _sgd_kernel, "adam": _adam_kernel, "rmsprop": _rmsprop_kernel}
 
 
 class Updater(backends.PerVariableUpdater):
     """Applies the rule (see the module docstring); slots as
     `backends.PerVariableUpdater` lays them out.
 
-    Every step updates the variables and slots in place, all variables of a
-    dtype and device at once:
-
-    - in torch's fused kernels where one computes the rule, unless
-      ``fused=False``: momentum in ``torch._fused_sgd_`` and gradient descent
-      as one multiply-add pass (`_sgd_kernel`), course RMSProp and course Adam in
-      ``torch._fused_adam_`` (`_rmsprop_kernel`, `_adam_kernel`). They compute the course's update with their own
-      rounding order; the verification suite checks them against the
-      course's math like every other path;
-    - otherwise in the rule's in-place form (`IN_PLACE`): in-place
-      ``torch._foreach_*_`` ops, bit-for-bit the rule's steps.
-
-    A rule with neither runs out of place, as `rules.py` writes it, on
-    `Tensors`. The per-step scalars (α, the step t, the bias corrections) are
-    Python floats: reading α and t costs one device-to-host read each, as
-    Keras's own PyTorch SGD reads its α.
+    Every step updates all variables of a dtype and device at once: in the
+    torch fused kernel that the rule's record names (`KERNELS`), unless
+    ``fused=False``; otherwise in the rule's in-place form (`IN_PLACE`), or
+    as `rules.py` writes the rule, on `Tensors`. The kernels compute the
+    course's update with their own rounding order; the verification suite
+    checks every path against the course's math. The
+    per-step scalars (α, the step t, the bias corrections) are Python
+    floats: reading α and t costs one device-to-host read each, as Keras's
+    own PyTorch SGD reads its α.
     """
 
     @staticmethod
     def fused_refusal(rule):
-        if _kernel(rule) is not None:
+        if rule.torch is not None:
             return None
         return ("under PyTorch the fused kernels are torch's SGD and Adam, which compute gradient descent, "
-                "momentum, course RMSProp and course Adam (epsilon_mode='course') only")
+                "momentum, course RMSProp (epsilon_mode='course') and Adam only")
 
     def slot_value(self, optimizer, variable, name):
         # A copy: the slot variable's tensor is updated in place by every step.
@@ -307,10 +297,12 @@ class Updater(backends.PerVariableUpdater):
         super().build(optimizer, variables)
 
     def step_function(self):
-        """How a step runs: a fused kernel, the rule's in-place form, or None
-        (the rule out of place)."""
-        kernel = _kernel(self.rule) if self.fused is not False else None
-        return kernel or IN_PLACE.get(self.rule.func)
+        """How a step runs: the fused kernel the rule's record names (unless
+        fused=False), else the rule's in-place form, else None (the rule as
+        written)."""
+        if self.fused is not False and self.rule.torch:
+            return KERNELS[self.rule.torch]
+        return IN_PLACE.get(self.rule.rule)
 
     def _groups(self, optimizer, variables):
         """The variables of a step grouped by dtype and device: a list of
@@ -359,7 +351,7 @@ class Updater(backends.PerVariableUpdater):
             dW = [gradients[i] for i in indices]
             slots = [[tensor_of(slot) for slot in group] for group in slot_variables]
             if step_function is not None:
-                step_function(W, dW, *slots, dtype=dtype, lr=lr, t=t, **self.rule.keywords)
+                step_function(W, dW, *slots, dtype=dtype, lr=lr, t=t, **self.rule.hyperparameters)
                 continue
             new = self.rule(Tensors(W), Tensors(dW), *map(Tensors, slots), lr=scalar(lr, device),
                             t=scalar(t, device), math=Math)
