@@ -16,12 +16,12 @@ use is not installed, this import raises one ModuleNotFoundError that names
 the extra to install (`keras_optims.compat`).
 """
 
-from keras_optims import compat
+from keras_optims import compat, startup
 
-compat.prepare_verification_cli()  # python -m keras_optims.verification: its backend and logging
+startup.prepare_verification_cli()  # python -m keras_optims.verification: its backend and logging
 compat.check_backend_installed()
 
-with compat.native_log_lines_dropped():
+with startup.native_log_lines_dropped():
     import keras  # noqa: E402
 
 from keras_optims import callbacks, schedules  # noqa: E402

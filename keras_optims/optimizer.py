@@ -118,7 +118,7 @@ class KerasOptimizer(Algorithm, keras.optimizers.Optimizer):
             self._use_exact_learning_rate(learning_rate)
         self.jit_compile = jit_compile
         self._fix_hyperparameters(hyperparameters, fused)
-        self._updater = updater(self.bound_rule(), self.slot_names, jit_compile=jit_compile, fused=fused)
+        self._updater = updater(self.bound_rule(), jit_compile=jit_compile, fused=fused)
 
     def _use_exact_learning_rate(self, learning_rate):
         with keras.name_scope(self.name, caller=self):
@@ -155,7 +155,7 @@ class KerasOptimizer(Algorithm, keras.optimizers.Optimizer):
         # after clipping and weight decay: the backend's updater takes them
         # all at once. Under a tf.distribute strategy Keras's own per-replica
         # update runs instead (one `update_step` per variable).
-        if getattr(self._updater, "per_replica", lambda: False)():
+        if self._updater.per_replica():
             return super()._backend_update_step(grads, trainable_variables, learning_rate)
         self._updater.apply(self, grads, trainable_variables, learning_rate)
 

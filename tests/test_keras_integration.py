@@ -144,7 +144,7 @@ def test_where_xla_cannot_run_the_update_runs_as_tensorflow_ops(monkeypatch):
     """A device without XLA (simulated: the probe that compiles a tiny
     function there fails as XLA fails) gets TensorFlow ops and one warning.
     Before: the XLA error stopped training."""
-    from keras_optims.backends import tensorflow as backend
+    from keras_optims.backends import tf_update as backend
 
     def no_xla(x):
         raise tf.errors.UnimplementedError(None, None, "XLA compilation disabled")

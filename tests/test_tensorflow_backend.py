@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_optims.backends.tensorflow import Math, as_float64, dense
+from keras_optims.backends.tf_update import Math, as_float64, dense
 
 
 def test_python_floats_reach_float64_exactly():

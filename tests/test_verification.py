@@ -520,7 +520,7 @@ def test_cli_shows_no_native_tensorflow_log_lines_unless_asked(tmp_path):
     import subprocess
     import sys
 
-    from keras_optims.compat import NATIVE_LOG_LINE
+    from keras_optims.startup import NATIVE_LOG_LINE
 
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND")}
     # "all": TensorFlow, then JAX and PyTorch, each in its own process; the
@@ -540,7 +540,7 @@ def test_cli_shows_no_native_tensorflow_log_lines_unless_asked(tmp_path):
 def test_cli_quiets_tensorflow_only_when_the_user_did_not_choose(monkeypatch):
     import sys
 
-    from keras_optims import compat
+    from keras_optims import startup
 
     argv = [sys.executable, "-m", "keras_optims.verification", "--steps", "3"]
     # (arguments, the level the user set, the level after, whether start-up lines are dropped)
@@ -548,19 +548,19 @@ def test_cli_quiets_tensorflow_only_when_the_user_did_not_choose(monkeypatch):
              (["--verbose"], "0", "0", False), ([], "3", "3", True), (["--verbose"], "3", "3", False)]
     for extra, chosen, expected, dropped in cases:
         monkeypatch.setattr(sys, "orig_argv", argv + extra)
-        monkeypatch.setattr(compat, "_QUIET", False)
+        monkeypatch.setattr(startup, "_QUIET", False)
         if chosen is None:
             monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
         else:
             monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", chosen)
-        compat.prepare_verification_cli()
+        startup.prepare_verification_cli()
         assert os.environ.get("TF_CPP_MIN_LOG_LEVEL") == expected, (extra, chosen)
-        assert compat._QUIET == dropped, (extra, chosen)
+        assert startup._QUIET == dropped, (extra, chosen)
 
 
 @pytest.mark.once
 def test_native_log_line_pattern():
-    from keras_optims.compat import NATIVE_LOG_LINE
+    from keras_optims.startup import NATIVE_LOG_LINE
 
     assert NATIVE_LOG_LINE.match("I0000 00:00:1796076046.743375    6337 cudart_stub.cc:31] Could not find cuda drivers")
     assert NATIVE_LOG_LINE.match("E0000 00:00:1796076053.319089    6337 cuda_platform.cc:52] failed call to cuInit")

@@ -25,7 +25,7 @@ own time.
 TensorFlow's native log lines are quieted (``TF_CPP_MIN_LOG_LEVEL=3``,
 and the start-up lines written before that level applies are dropped)
 unless ``TF_CPP_MIN_LOG_LEVEL`` is set to another level or ``--verbose`` is
-given (`keras_optims.compat.prepare_verification_cli`).
+given (`keras_optims.startup.prepare_verification_cli`).
 """
 
 import argparse
@@ -38,7 +38,7 @@ import sys
 import tempfile
 import textwrap
 
-from keras_optims import compat
+from keras_optims import compat, startup
 
 BACKENDS = tuple(compat.BACKENDS)  # tensorflow, jax, torch
 
@@ -236,13 +236,13 @@ def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.backend is not None and args.backend != current_backend():
         return run_in_subprocesses(args)
-    with compat.native_log_lines_dropped():
+    with startup.native_log_lines_dropped():
         return run_here(args)
 
 
 def current_backend():
     """Keras's backend in this process. Started as the CLI with ``--backend
-    X``, that is X already (`keras_optims.compat.prepare_verification_cli`):
+    X``, that is X already (`keras_optims.startup.prepare_verification_cli`):
     neither KERAS_BACKEND nor the default backend's library is needed."""
     import keras
 

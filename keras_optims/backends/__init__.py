@@ -6,13 +6,14 @@ supplies only what differs between tensor libraries:
 - ``Math``: the few operations a rule asks of a tensor library
   (``sqrt``, ``like``: a scalar in another tensor's dtype, and
   ``one_minus_power``: 1 − βᵗ for the bias corrections);
-- ``Updater``: creates the slots when the optimizer is built, reads a
-  variable's slot, and applies a rule to every (gradient, variable) pair of
-  a step.
+- ``Updater``: the contract `Updater` below writes down (build the slots,
+  apply a step, read and write the slots, refuse ``fused=True``, per-replica
+  updates); adding a backend means a module with these two and its row in
+  `keras_optims.compat.BACKENDS`, the one table of backends.
 
 | backend | module | how a step runs |
 | --- | --- | --- |
-| TensorFlow | `backends.tensorflow` | the fused CPU kernel (`keras_optims.native`), XLA elsewhere; small variables' slots in flat buffers |
+| TensorFlow | `backends.tensorflow` (slots), `backends.tf_update` (steps, with tf_keras) | the fused CPU kernel (`keras_optims.native`), XLA elsewhere; small variables' slots in flat buffers |
 | JAX | `backends.jax` | inside Keras's jitted train step (one XLA program); one slot variable per model variable |
 | PyTorch | `backends.torch` | in place, all variables of a dtype and device at once: torch's fused SGD and Adam kernels where one computes the rule, in-place `torch._foreach_*_` ops otherwise |
 
@@ -119,35 +120,90 @@ class FusedUnavailable(ValueError):
     (`Algorithm.from_config`)."""
 
 
-class PerVariableUpdater:
+def refuse_fused(fused, refusal):
+    """Raises `FusedUnavailable` when ``fused=True`` and a backend gave a
+    reason (`Updater.fused_refusal`) why it cannot be honoured."""
+    if fused and refusal:
+        raise FusedUnavailable(f"Argument `fused` cannot be True here: {refusal}. Received: fused=True")
+
+
+class Updater:
+    """The contract between the Keras 3 optimizer classes (`optimizer.py`) and
+    a backend: each backend module's ``Updater`` implements it, and the
+    optimizer calls nothing else.
+
+    Args:
+        rule: a `rules.Bound`: a rule with its hyperparameters (its record
+            names the slots, `slot_names`).
+        jit_compile: the TensorFlow backend's switch (XLA); no effect elsewhere.
+        fused: None, True or False: whether a backend's fused kernel may
+            (None), must (True) or must not (False) be used where it has one
+            that computes the rule; True raises `FusedUnavailable` where
+            `fused_refusal` gives a reason.
+
+    What a backend supplies:
+
+    - `fused_refusal(rule)`: why ``fused=True`` cannot be honoured for the
+      rule (a sentence), or None;
+    - `build(optimizer, variables)`: creates the slots;
+    - `apply(optimizer, gradients, variables, learning_rate)`: one step of
+      every (gradient, variable) pair;
+    - `slot_value(optimizer, variable, name)`: a slot in the variable's shape;
+    - `slot_arrays(optimizer)` and `assign_slots(optimizer, arrays)`: every
+      slot as NumPy arrays, one per model variable and course symbol (``v``,
+      ``s`` of the first variable, then of the second, …) and back: what is
+      saved (`keras_optims.saved_state`), whatever the layout in memory;
+    - `per_replica()`: whether Keras's own per-replica update must run
+      instead of `apply` (under a `tf.distribute` strategy); False here.
+    """
+
+    def __init__(self, rule, jit_compile=True, fused=None):
+        refuse_fused(fused, self.fused_refusal(rule))
+        self.rule = rule
+        self.jit_compile = jit_compile
+        self.fused = fused
+
+    @property
+    def slot_names(self):
+        """The course symbols of the rule's slots, in the order it takes them."""
+        return self.rule.rule.slots
+
+    @staticmethod
+    def fused_refusal(rule):
+        raise NotImplementedError
+
+    def build(self, optimizer, variables):
+        raise NotImplementedError
+
+    def apply(self, optimizer, gradients, variables, learning_rate):
+        raise NotImplementedError
+
+    def slot_value(self, optimizer, variable, name):
+        raise NotImplementedError
+
+    def slot_arrays(self, optimizer):
+        raise NotImplementedError
+
+    def assign_slots(self, optimizer, arrays):
+        raise NotImplementedError
+
+    def per_replica(self):
+        return False
+
+
+class PerVariableUpdater(Updater):
     """What the JAX and PyTorch updaters share: one slot variable per model
     variable and course symbol, created the way Keras's built-ins create
     theirs (`add_optimizer_variables`: the slots of one variable next to each
     other, ``v``, ``s`` of the first variable, then of the second, …), named
     ``<variable>_v``. This is also the order in which every backend saves
     its slots (`keras_optims.saved_state`). Subclasses implement `apply`.
-
-    Args:
-        rule: a `rules.Bound`: a rule with its hyperparameters.
-        slot_names: the course symbols of its slots, in the rule's order.
-        jit_compile: the TensorFlow backend's switch; no effect here.
-        fused: None, True or False: whether a backend's fused kernel may
-            (None), must (True) or must not (False) be used, where it has one
-            that computes the rule (`fused_refusal` says why not).
     """
 
-    def __init__(self, rule, slot_names, jit_compile=True, fused=None):
-        refusal = self.fused_refusal(rule)
-        if fused and refusal:
-            raise FusedUnavailable(f"Argument `fused` cannot be True here: {refusal}. Received: fused=True")
-        self.rule = rule
-        self.slot_names = tuple(slot_names)
-        self.fused = fused
-        self._by_index = []
+    _by_index = ()
 
     @staticmethod
     def fused_refusal(rule):
-        """Why `fused=True` cannot be honoured for `rule` (None if it can)."""
         return (f"the backend is {name()}, which has no fused kernel (TensorFlow has this package's native "
                 "CPU op, PyTorch torch's fused SGD and Adam kernels)")
 
@@ -171,6 +227,3 @@ class PerVariableUpdater:
     def assign_slots(self, optimizer, arrays):
         for slot, value in zip((slot for slots in self._by_index for slot in slots), arrays):
             slot.assign(value)
-
-    def apply(self, optimizer, gradients, variables, learning_rate):
-        raise NotImplementedError

@@ -1,361 +1,16 @@
-"""The TensorFlow backend: everything TensorFlow-specific about applying a
-rule to variables, for Keras 3 on TensorFlow and for tf_keras.
+"""The Keras 3 backend on TensorFlow: where the slots live (`Updater`).
 
-The optimizer classes (both Keras flavours) hand a rule (`rules.Bound`) to a
-`VariableUpdate`, which runs it on TensorFlow variables one of three ways:
-
-- the fused CPU kernel (`keras_optims.native`), by default for every float32
-  or float64 variable on CPU: one op per dtype updates all the variables of a
-  step, reading ``W``, ``dW`` and the slots once; the rule's per-step scalars
-  come from its record's ``scalars`` function (`rules.py`), as float64;
-- XLA (``jit_compile=True``, the default), for what the kernel does not
-  take (GPU variables, half precision, an update traced inside an
-  XLA-compiled function, or everything when ``fused=False`` or the kernel
-  cannot be built): the rule's new values are assigned inside one
-  ``tf.function(jit_compile=True)``, also on CPU, where Keras's
-  ``jit_compile="auto"`` leaves XLA off. All of them share one computation,
-  which writes each flat slot buffer once, whole (a slice written into a
-  variable inside XLA can cost a copy of the whole buffer: why large
-  variables keep slot buffers of their own);
-- TensorFlow ops: the same rule, uncompiled, with ``jit_compile=False``,
-  inside a Keras model whose ``jit_compile`` is False or ``run_eagerly`` True
-  (`keras_allows_xla`), on a device where XLA cannot run (`xla_runs_on`), and
-  under a ``tf.distribute`` strategy other than the default one, where a
-  variable is a distributed value that an XLA function cannot take.
-
-A variable's slots are `Slot`s: a buffer and an offset. The Keras 3 classes
-keep the slots of small variables in one flat buffer per slot and dtype (so
-a step passes two buffers, not two variables per model variable, into the
-kernel and the `tf.function`); a large variable's slot variables, and
-tf_keras's, are buffers of their own, at offset 0. Every path reads and
-writes a slot through its `Slot`.
-
-In every case the learning rate and the step enter as float64 scalars,
-converted without a detour through float32 (``tf.cast(0.9, tf.float64)``
-would first make the Python float a float32 tensor and give 0.89999997…),
-and a sparse gradient (``tf.IndexedSlices``, e.g. from ``Embedding``) is made
-dense first: the course's rule updates every row, so the averages of rows
-with no gradient in this batch still decay, exactly as with a dense zero
-gradient.
+How a step runs (the fused CPU kernel, XLA or TensorFlow ops, the float64
+scalars, sparse gradients) is `backends.tf_update`'s, shared with tf_keras;
+this module lays out the slots of the Keras 3 optimizers, which
+`VariableUpdate` reads and writes through `Slot`s.
 """
 
-import collections
-import numbers
-import sys
-import warnings
-
-import numpy as np
 import tensorflow as tf
-from tensorflow.python.ops import control_flow_util
 
 from keras_optims import backends, native
+from keras_optims.backends.tf_update import Slot, VariableUpdate
 from keras_optims.saved_state import LARGE, flat_layout, size_of
-
-
-def checked_gradient(gradient, variable):
-    """The gradient, dense and in the variable's dtype; checked as on every
-    backend (`backends.check_variable_and_gradient`): a variable that is not
-    floating point, or a gradient whose shape is not the variable's, raises."""
-    gradient = dense(gradient)
-    known = tuple(gradient.shape.as_list()) if gradient.shape.rank is not None else (None,)
-    backends.check_variable_and_gradient(variable, known)
-    return tf.cast(gradient, variable.dtype)
-
-
-class Math:
-    """The operations `rules.py` asks of a tensor library, for TensorFlow."""
-
-    sqrt = staticmethod(tf.sqrt)
-
-    @staticmethod
-    def one_minus_power(beta, t):
-        """1 − βᵗ (`t` is a float64 tensor here, so is the result)."""
-        return 1.0 - beta**t
-
-    @staticmethod
-    def like(x, reference):
-        if isinstance(x, (numbers.Real, np.number)):
-            # tf.cast(python_float, float64) would round through float32 first.
-            return tf.constant(float(x), dtype=reference.dtype)
-        return tf.cast(x, reference.dtype)
-
-
-def as_float64(value):
-    """A scalar learning rate or step as an exact float64 tensor."""
-    if isinstance(value, (numbers.Real, np.number)):
-        return tf.constant(float(value), dtype=tf.float64)
-    return tf.cast(value, tf.float64)
-
-
-def dense(gradient):
-    """The gradient as a dense tensor (see the module docstring)."""
-    if isinstance(gradient, tf.IndexedSlices):
-        return tf.convert_to_tensor(gradient)
-    return gradient
-
-
-class Slot(collections.namedtuple("Slot", ["buffer", "offset"])):
-    """Where one variable's slot lives: in `buffer` (a `tf.Variable`), from
-    element `offset`, as many elements as the variable has. The buffer is
-    either the slot itself (a variable of the model variable's shape,
-    offset 0) or a flat buffer shared by every variable of one dtype."""
-
-    __slots__ = ()
-
-    def whole(self, variable):
-        """Whether the buffer is this variable's slot alone."""
-        return self.offset == 0 and self.buffer.shape == variable.shape
-
-    def read(self, variable):
-        """The slot's value, in `variable`'s shape."""
-        if self.whole(variable):
-            return self.buffer.read_value()
-        return tf.reshape(self.buffer[self.offset : self.offset + size_of(variable)], variable.shape)
-
-    def assign(self, variable, value):
-        """Writes `value` (in `variable`'s shape) into the slot, in place."""
-        if self.whole(variable):
-            self.buffer.assign(value)
-        else:
-            self.buffer[self.offset : self.offset + size_of(variable)].assign(tf.reshape(value, [-1]))
-
-
-def _in_xla_context():
-    """Whether ops created now are traced into an XLA-compiled function (a
-    custom op has no XLA kernel there)."""
-    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
-
-
-def _accelerators():
-    return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
-
-
-class FusedKernelUnavailable(native.NativeUnavailable, backends.FusedUnavailable):
-    """``fused=True``, and the fused kernel cannot be used here."""
-
-
-def calling_model(depth=200):
-    """The Keras model (Keras 3 or tf_keras) whose training step is running
-    the current update, if any: the nearest caller that is a model, within
-    `depth` frames (tf_keras 2.16's autograph puts the model ~70 frames
-    above the update, Keras 3.15's ~20)."""
-    frame = sys._getframe(1)
-    for _ in range(depth):
-        if frame is None:
-            return None
-        candidate = frame.f_locals.get("self")
-        if candidate is not None and all(
-            hasattr(type(candidate), name) for name in ("train_step", "run_eagerly", "jit_compile")
-        ):
-            return candidate
-        frame = frame.f_back
-    return None
-
-
-def keras_allows_xla():
-    """Whether the Keras model whose step this is (if any) allows XLA:
-    ``model.compile(jit_compile=False)`` and ``run_eagerly=True`` do not.
-    (Keras 3 resolves ``jit_compile="auto"``: off on CPU-only TensorFlow;
-    tf_keras leaves it None unless it is given.)"""
-    model = calling_model()
-    return model is None or not (model.run_eagerly or model.jit_compile is False)
-
-
-_xla_devices = {}
-_xla_probe = None
-
-
-def xla_runs_on(device):
-    """Whether XLA compiles and runs on `device` (a variable's device
-    string); tried once per device, eagerly. Where it does not, one warning
-    says so and the update runs as TensorFlow ops there."""
-    global _xla_probe
-    if device not in _xla_devices:
-        if _xla_probe is None:
-            _xla_probe = tf.function(lambda x: x * 2.0, jit_compile=True, autograph=False)
-        try:
-            with tf.init_scope(), tf.device(device or None):
-                _xla_probe(tf.constant([1.0, 2.0]))
-            _xla_devices[device] = True
-        except (tf.errors.OpError, RuntimeError, ValueError) as error:
-            _xla_devices[device] = False
-            reason = " ".join(str(error).split())[:300] or type(error).__name__
-            warnings.warn(
-                f"keras_optims: XLA cannot run on {device or 'the default device'} ({reason}); "
-                "the course optimizers' update runs as TensorFlow ops there.",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-    return _xla_devices[device]
-
-
-class VariableUpdate:
-    """Applies ``rule(W, dW, *slots, lr=…, t=…, math=…)`` to TF variables.
-
-    Args:
-        rule: a `rules.Bound` (a rule with its hyperparameters); it returns
-            ``(W, *slots)``.
-        jit_compile: run what the fused kernel does not take XLA-compiled.
-        fused: ``None`` (use the fused kernel for every variable it can take,
-            see the module docstring), ``True`` (require it: raise where it
-            cannot be used) or ``False`` (never use it).
-    """
-
-    def __init__(self, rule, jit_compile=True, fused=None):
-        self.rule = rule
-        self.jit_compile = jit_compile
-        self.fused = fused
-        # How many variable updates each path has run or traced ("fused",
-        # "xla", "ops"): what tests and curious users can check.
-        self.paths = collections.Counter()
-        self._kernel = rule.native  # the fused CPU kernel's entry, or None
-        self._compiled = tf.function(self._update, jit_compile=True, autograph=False)
-        if fused and self.fused_refusal(rule):
-            raise backends.FusedUnavailable(f"fused=True, but {self.fused_refusal(rule)}.")
-        if fused:
-            try:
-                native.load()
-            except native.NativeUnavailable as error:
-                raise FusedKernelUnavailable(
-                    f"fused=True needs the fused CPU kernel, which cannot be used here: {error}. "
-                    "fused=None (the default) runs the update with XLA where the kernel is unavailable."
-                ) from None
-
-    @staticmethod
-    def fused_refusal(rule):
-        """Why `fused=True` cannot be honoured for `rule` (None if it can:
-        the kernel has a form of each rule of `rules.py`)."""
-        return None if rule.native else f"the fused CPU kernel has no form of {rule.rule.name}"
-
-    def _new_values(self, variable, gradient, slots, learning_rate, step):
-        return self.rule(
-            variable.read_value(),
-            gradient,
-            *(slot.read(variable) for slot in slots),
-            lr=learning_rate,
-            t=step,
-            math=Math,
-        )
-
-    def _update(self, variables, gradients, slots, learning_rate, step):
-        """The rule as TensorFlow ops (or, traced by `_compiled`, as one XLA
-        computation). A slot in a shared flat buffer is written in place
-        as a slice; under XLA, where a slice written into a variable can cost
-        a copy of the whole buffer, each flat buffer is written once,
-        whole, from its untouched parts and the new slots."""
-        pending = {}  # flat buffer -> (buffer, [(offset, new flat values)])
-        xla = _in_xla_context()
-        for variable, gradient, variable_slots in zip(variables, gradients, slots):
-            W, *new_slots = self._new_values(variable, gradient, variable_slots, learning_rate, step)
-            variable.assign(W)
-            for slot, value in zip(variable_slots, new_slots):
-                if xla and not slot.whole(variable):
-                    entry = pending.setdefault(id(slot.buffer), (slot.buffer, []))
-                    entry[1].append((slot.offset, tf.reshape(value, [-1])))
-                else:
-                    slot.assign(variable, value)
-        for buffer, parts in pending.values():
-            old, pieces, position = buffer.read_value(), [], 0
-            for offset, values in sorted(parts, key=lambda part: part[0]):
-                if offset > position:
-                    pieces.append(old[position:offset])
-                pieces.append(values)
-                position = offset + int(values.shape[0])
-            if position < int(buffer.shape[0]):
-                pieces.append(old[position:])
-            buffer.assign(tf.concat(pieces, axis=0))
-
-    def uses_xla(self, variables=()):
-        """Whether what the fused kernel does not take (`variables`) runs
-        XLA-compiled now: ``jit_compile``, no ``tf.distribute`` strategy,
-        a Keras model whose step this is that allows it (`keras_allows_xla`)
-        and XLA running on the variables' device (`xla_runs_on`)."""
-        return (
-            self.jit_compile
-            and not tf.distribute.has_strategy()
-            and keras_allows_xla()
-            and all(xla_runs_on(device) for device in {v.device for v in variables})
-        )
-
-    def _fused_refusal(self, variable):
-        """Why the fused kernel cannot update `variable` now (None if it can)."""
-        if variable.dtype not in native.DTYPES:
-            return f"it takes float32 and float64 variables, and {variable.name!r} is {variable.dtype.name}"
-        device = (variable.device or "").upper()
-        if "GPU" in device or "TPU" in device:
-            return f"it runs on CPU, and {variable.name!r} is on {variable.device}"
-        if not device and _accelerators():
-            return f"it runs on CPU, and {variable.name!r} has no device yet while an accelerator is present"
-        return None
-
-    def _split_fused(self, variables):
-        """Indices of the variables the fused kernel takes, and of the rest."""
-        if self.fused is False or self._kernel is None:
-            return [], list(range(len(variables)))
-        reason = "the update is traced inside an XLA-compiled function" if _in_xla_context() else None
-        if reason is None:
-            try:
-                native.load()
-            except native.NativeUnavailable as error:
-                if self.fused:
-                    raise
-                native.warn_unavailable(error)
-                return [], list(range(len(variables)))
-        fused, rest = [], []
-        for index, variable in enumerate(variables):
-            refusal = reason or self._fused_refusal(variable)
-            if refusal is not None and self.fused:
-                raise ValueError(f"fused=True, but the fused CPU kernel cannot be used: {refusal}.")
-            (rest if refusal else fused).append(index)
-        return fused, rest
-
-    def scalars(self, learning_rate, step):
-        """The rule's per-step scalars as one float64 vector."""
-        values = self.rule.scalars(lr=learning_rate, t=step, math=Math)
-        return tf.stack([as_float64(value) for value in values])
-
-    def __call__(self, variable, gradient, slots, learning_rate, step):
-        """Updates `variable` (a `tf.Variable`) and its `slots` (`Slot`s)."""
-        self.update_all([variable], [gradient], [slots], learning_rate, step)
-
-    def update_all(self, variables, gradients, slots, learning_rate, step):
-        """Updates every variable (with `slots`, one tuple of `Slot`s per
-        variable).
-
-        The fused kernel takes what it can, one op per dtype (and slot
-        buffers); the rest runs in one XLA computation or, without XLA, as
-        TensorFlow ops."""
-        gradients = [checked_gradient(g, v) for g, v in zip(gradients, variables)]
-        learning_rate, step = as_float64(learning_rate), as_float64(step)
-        fused, rest = self._split_fused(variables)
-        xla = bool(rest) and self.uses_xla([variables[i] for i in rest])
-        self.paths.update({"fused": len(fused), "xla" if xla else "ops": len(rest)})
-        self.paths += collections.Counter()  # drops paths that ran nothing
-        if fused:
-            scalars = self.scalars(learning_rate, step)
-            groups = {}
-            for i in fused:
-                key = (variables[i].dtype, tuple(id(slot.buffer) for slot in slots[i]))
-                groups.setdefault(key, []).append(i)
-            for group in groups.values():
-                native.update(
-                    self._kernel,
-                    [variables[i] for i in group],
-                    [gradients[i] for i in group],
-                    [slot.buffer for slot in slots[group[0]]],
-                    [slots[i][0].offset if slots[i] else 0 for i in group],
-                    scalars,
-                )
-        if rest:
-            run = self._compiled if xla else self._update
-            run(
-                [variables[i] for i in rest],
-                [gradients[i] for i in rest],
-                [slots[i] for i in rest],
-                learning_rate,
-                step,
-            )
-
 
 
 def tf_variable(variable):
@@ -365,9 +20,10 @@ def tf_variable(variable):
     return variable.value if isinstance(variable, keras.Variable) else variable
 
 
-class Updater(VariableUpdate):
-    """The Keras 3 optimizers' updater on TensorFlow: a `VariableUpdate`
-    that also lays out the slots.
+class Updater(VariableUpdate, backends.Updater):
+    """The Keras 3 optimizers' updater on TensorFlow (`backends.Updater`'s
+    contract): a `VariableUpdate`, which runs the steps and checks `fused`
+    for both flavours, that also lays out the slots.
 
     The slots of every variable the fused kernel will update, and of every
     other variable under `LARGE` elements, share one flat buffer per slot
@@ -384,10 +40,6 @@ class Updater(VariableUpdate):
     slot per model variable, as `backends.PerVariableUpdater` lays them out
     (`keras_optims.saved_state`).
     """
-
-    def __init__(self, rule, slot_names, jit_compile=True, fused=None):
-        super().__init__(rule, jit_compile=jit_compile, fused=fused)
-        self.slot_names = tuple(slot_names)
 
     def build(self, optimizer, variables):
         # A variable that the fused kernel will update keeps its slots in the
@@ -414,11 +66,11 @@ class Updater(VariableUpdate):
     def _fused_at_build(self, variable):
         """Whether the fused kernel is expected to update `variable` (it is
         checked again at every step)."""
-        if self.fused is False or self._kernel is None or self._fused_refusal(variable) is not None:
+        if self.fused is False or self._kernel is None or self.kernel_refusal(variable) is not None:
             return False
         return native.available()
 
-    def slots_of(self, index):
+    def slots_at(self, index):
         """The `Slot`s of the model variable at `index`, in `slot_names` order."""
         place = self._places[index]
         if place is None:
@@ -428,11 +80,11 @@ class Updater(VariableUpdate):
 
     def slot_value(self, optimizer, variable, name):
         index = optimizer._get_variable_index(variable)
-        return self.slots_of(index)[self.slot_names.index(name)].read(tf_variable(variable))
+        return self.slots_at(index)[self.slot_names.index(name)].read(tf_variable(variable))
 
     def apply(self, optimizer, gradients, variables, learning_rate):
         variables = [tf_variable(v) for v in variables]
-        slots = [self.slots_of(optimizer._get_variable_index(v)) for v in variables]
+        slots = [self.slots_at(optimizer._get_variable_index(v)) for v in variables]
         self.update_all(variables, gradients, slots, learning_rate, optimizer.iterations + 1)
 
     def per_replica(self):
@@ -445,7 +97,7 @@ class Updater(VariableUpdate):
         ``s`` of the first model variable, then of the second, …"""
         arrays = []
         for index, variable in enumerate(optimizer._trainable_variables):
-            arrays += [slot.read(tf_variable(variable)).numpy() for slot in self.slots_of(index)]
+            arrays += [slot.read(tf_variable(variable)).numpy() for slot in self.slots_at(index)]
         return arrays
 
     def assign_slots(self, optimizer, arrays):
@@ -453,5 +105,5 @@ class Updater(VariableUpdate):
         remaining = iter(arrays)
         for index, variable in enumerate(optimizer._trainable_variables):
             variable = tf_variable(variable)
-            for slot in self.slots_of(index):
+            for slot in self.slots_at(index):
                 slot.assign(variable, tf.constant(next(remaining), dtype=variable.dtype))

@@ -18,7 +18,7 @@ import tf_keras
 
 from keras_optims import checks
 from keras_optims.algorithm import Algorithm
-from keras_optims.backends.tensorflow import Slot, VariableUpdate
+from keras_optims.backends.tf_update import Slot, VariableUpdate
 
 Schedule = tf_keras.optimizers.schedules.LearningRateSchedule
 
