@@ -175,8 +175,8 @@ def torch_steps(optimizer, dtype, steps=12):
                     + [keras.ops.convert_to_numpy(optimizer.get_slot(v, name)) for name in updater.slot_names
                        for v in variables])
         new = updater.rule(backend.Tensors(W), backend.Tensors(torch.tensor(g) for g in gradients),
-                           *map(backend.Tensors, slots), lr=backend.scalar(0.037, "cpu"),
-                           t=backend.scalar(t, "cpu"), math=backend.Math)
+                           *map(backend.Tensors, slots), lr=backend.as_float64(0.037, "cpu"),
+                           t=backend.as_float64(t, "cpu"), math=backend.Math)
         W, slots = new[0].items, [value.items for value in new[1:]]
         rule.append([w.numpy() for w in W] + [s.numpy() for values in slots for s in values])
     return ours, rule

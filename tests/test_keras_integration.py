@@ -76,7 +76,7 @@ def test_every_execution_mode_gives_the_same_steps(case):
 def test_which_path_runs_the_update(kernel, mode, path):
     opt = keras_optims.Adam(**kernel)
     run_mode(opt, mode, gradient_sequence(2))
-    assert set(opt._updater.paths) == {path}, opt._updater.paths
+    assert set(opt._updater.updates_by_path) == {path}, opt._updater.updates_by_path
 
 
 @pytest.mark.tensorflow
@@ -96,7 +96,7 @@ def test_fused_kernel_leaves_other_dtypes_to_xla(dtype):
     grads[1] = tf.constant(np.ones(SHAPES[1], "float32"))
     opt = keras_optims.GradientDescent(0.5)
     opt.apply(grads, variables)
-    assert opt._updater.paths == {"fused": 1, "xla": 1}
+    assert opt._updater.updates_by_path == {"fused": 1, "xla": 1}
     np.testing.assert_array_equal(np.asarray(variables[0].numpy(), "float32"), -0.5)
     np.testing.assert_array_equal(variables[1].numpy(), -0.5)
     with pytest.raises(ValueError, match=f"fused=True, but .*float32 and float64 .*{dtype}"):
@@ -130,13 +130,13 @@ def test_fit_follows_the_models_jit_compile_and_run_eagerly(compile_arguments, p
     optimizer = keras_optims.Adam(fused=False)  # what the fused kernel takes never uses XLA
     model.compile(optimizer=optimizer, loss="mse", **compile_arguments)
     model.fit(X, y, batch_size=32, epochs=1, verbose=0)
-    assert set(optimizer._updater.paths) == {path}
+    assert set(optimizer._updater.updates_by_path) == {path}
     compiled = optimizer._updater._compiled.experimental_get_tracing_count()
     if path == "ops":
         assert compiled == 0
     alone = keras_optims.Adam(fused=False)
     run_mode(alone, "tf.function", gradient_sequence(1))
-    assert set(alone._updater.paths) == {"xla"}
+    assert set(alone._updater.updates_by_path) == {"xla"}
 
 
 @pytest.mark.tensorflow
@@ -154,7 +154,7 @@ def test_where_xla_cannot_run_the_update_runs_as_tensorflow_ops(monkeypatch):
     opt = keras_optims.Adam(fused=False)
     with pytest.warns(RuntimeWarning, match="XLA cannot run on .*XLA compilation disabled.*TensorFlow ops"):
         weights = run_mode(opt, "eager", gradient_sequence(3))
-    assert opt._updater.paths == {"ops": 6}
+    assert opt._updater.updates_by_path == {"ops": 6}
     reference = run_mode(keras_optims.Adam(fused=False, jit_compile=False), "eager", gradient_sequence(3))
     for got_step, want_step in zip(weights, reference):
         for got, want in zip(got_step, want_step):
@@ -184,7 +184,7 @@ def test_a_model_saved_with_fused_true_loads_where_the_kernel_cannot_be_built(tm
             warnings.simplefilter("always")
             model = keras.models.load_model({str(tmp_path / "fused.keras")!r})
             model.fit(np.ones((8, 4), "float32"), np.ones((8, 1), "float32"), verbose=0)
-        print("FUSED:", model.optimizer.fused, "PATHS:", dict(model.optimizer._updater.paths))
+        print("FUSED:", model.optimizer.fused, "PATHS:", dict(model.optimizer._updater.updates_by_path))
         print("ITERATIONS:", int(model.optimizer.iterations.numpy()))
         for w in caught:
             print("WARNING:", w.message)
@@ -328,7 +328,7 @@ def test_large_variables_keep_slot_variables_of_their_own_where_xla_updates_them
         else:
             assert [v.name for v in opt.variables[2:]] == list(slots)
             assert [tuple(v.shape) for v in opt.variables[2:]] == [(LARGE + 16,)] * len(slots)
-            assert opt._updater.paths == {"fused": 9}  # all three variables, three steps, through the kernel
+            assert opt._updater.updates_by_path == {"fused": 9}  # all three variables, three steps, through the kernel
         results.append([v.numpy() for v in variables] + [opt.get_slot(v, n).numpy() for v in variables for n in slots])
     fused, xla, plain = results
     for a, b, c in zip(fused, xla, plain):
@@ -441,7 +441,7 @@ def test_falls_back_from_xla_under_a_distribution_strategy(case):
         model.fit(X, y, batch_size=32, epochs=4, shuffle=False, verbose=0)
         results.append((model.get_weights(), model.optimizer))
     (single, single_opt), (mirrored, mirrored_opt) = results
-    assert set(single_opt._updater.paths) == {"fused"}
+    assert set(single_opt._updater.updates_by_path) == {"fused"}
     assert mirrored_opt._updater._compiled.experimental_get_tracing_count() == 0
     for a, b in zip(mirrored, single):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -46,7 +46,7 @@ def test_fused_kernel_gives_the_tensorflow_ops_steps_bit_for_bit(case, dtype):
         assert native.isa() == os.environ["KERAS_OPTIMS_ISA"]
     fused_optimizer = make(case, fused=True)
     fused = trajectories(fused_optimizer, dtype)
-    assert set(fused_optimizer._updater.paths) == {"fused"}
+    assert set(fused_optimizer._updater.updates_by_path) == {"fused"}
     plain = trajectories(make(case, fused=False, jit_compile=False), dtype)
     for step, (got, want) in enumerate(zip(fused, plain), start=1):
         for k, (a, b) in enumerate(zip(got, want)):
@@ -152,7 +152,7 @@ def test_an_unwritable_cache_home_falls_back_to_the_temp_folder(tmp_path, monkey
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert native.library_path().parent == tmp_path / "cache" / "keras_optims"
     assert not (tmp_path / "cache").exists()  # choosing the folder creates nothing
-    monkeypatch.setattr(native, "_writable", lambda path: False)  # (root may write anywhere)
+    monkeypatch.setattr(native.build, "_writable", lambda path: False)  # (root may write anywhere)
     assert native.library_path().parent == Path(tempfile.gettempdir()) / f"keras_optims-{os.getuid()}"
 
 
@@ -175,15 +175,15 @@ def test_environments_sharing_a_cache_folder_each_keep_their_record(tmp_path):
     the other's record)."""
     folder, uid = tmp_path / "cache", os.getuid()
     folder.mkdir(mode=0o700)
-    descriptor = native._open_folder(folder, uid)
+    descriptor = native.trust.open_folder(folder, uid)
     try:
         libraries = {"a" * 64: f"course_update-{'1' * 16}.so", "b" * 64: f"course_update-{'2' * 16}.so"}
         for identity, library in libraries.items():
-            native._write_record(descriptor, library, identity)
+            native.build.write_record(descriptor, library, identity)
         for identity, library in libraries.items():
-            assert native._recorded_library(descriptor, folder, uid, identity) == library
-        assert native._recorded_library(descriptor, folder, uid, "c" * 64) is None
-        assert native.RECORD_NAME.fullmatch(native.record_name()) and native.record_name() != native.record_name("a" * 64)
+            assert native.build.recorded_library(descriptor, folder, uid, identity) == library
+        assert native.build.recorded_library(descriptor, folder, uid, "c" * 64) is None
+        assert native.build.RECORD_NAME.fullmatch(native.record_name()) and native.record_name() != native.record_name("a" * 64)
     finally:
         os.close(descriptor)
 
@@ -218,7 +218,7 @@ def test_without_a_compiler_the_default_warns_and_uses_xla_and_fused_true_raises
             warnings.simplefilter("always")
             opt.apply([tf.ones(3)], [v])
         print("WARNED:", [str(w.message) for w in caught])
-        print("PATHS:", dict(opt._updater.paths))
+        print("PATHS:", dict(opt._updater.updates_by_path))
         """,
         CXX="no-such-compiler-here",
         KERAS_OPTIMS_CACHE_DIR=str(tmp_path),

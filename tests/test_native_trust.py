@@ -108,7 +108,7 @@ TRY_THE_KERNEL = """
         print("FUSED TRUE:", error)
     optimizer = keras_optims.Adam()
     optimizer.apply([tf.ones(3)], [keras.Variable(np.ones(3, "float32"))])
-    print("PATHS:", dict(optimizer._updater.paths))
+    print("PATHS:", dict(optimizer._updater.updates_by_path))
 """
 
 
@@ -160,9 +160,9 @@ def test_a_folder_or_file_of_another_user_is_refused(monkeypatch):
     native.load()  # built (on a fresh cache, by this test)
     path = native.library_path()
     assert path.exists()
-    monkeypatch.setattr(native, "_uid", lambda: os.getuid() + 1)
+    monkeypatch.setattr(native.trust, "current_uid", lambda: os.getuid() + 1)
     with pytest.raises(native.Untrusted, match=f"cache folder {path.parent} belongs to user id {os.getuid()}, not"):
-        native._load_or_build()
+        native.build.load_or_build()
     with pytest.raises(native.Untrusted, match="cache file .* belongs to user id"):
         native.check_private(path, "file")
 
@@ -173,22 +173,22 @@ def test_folders_are_created_private_and_the_temp_fallback_is_checked(tmp_path, 
     monkeypatch.setenv("CXX", "no-such-compiler-here")
     monkeypatch.setenv("KERAS_OPTIMS_CACHE_DIR", str(tmp_path / "a" / "b" / "cache"))
     with pytest.raises(native.NativeUnavailable, match="no C.. compiler found"):
-        native._load_or_build()
+        native.build.load_or_build()
     for folder in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "cache"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
 
     monkeypatch.delenv("KERAS_OPTIMS_CACHE_DIR")
-    monkeypatch.setattr(native, "_writable", lambda path: False)  # no usable home: the temp folder
+    monkeypatch.setattr(native.build, "_writable", lambda path: False)  # no usable home: the temp folder
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     fallback = tmp_path / f"keras_optims-{os.getuid()}"
     assert native.library_path().parent == fallback
     fallback.mkdir(mode=0o777)
     os.chmod(fallback, 0o777)  # as if someone else had made it first, for everyone
     with pytest.raises(native.Untrusted, match=f"cache folder {fallback} can be written by its group or others"):
-        native._load_or_build()
+        native.build.load_or_build()
     fallback.rmdir()
     with pytest.raises(native.NativeUnavailable, match="no C.. compiler found"):
-        native._load_or_build()
+        native.build.load_or_build()
     assert stat.S_IMODE(fallback.stat().st_mode) == 0o700
 
 
@@ -504,7 +504,7 @@ def test_the_cache_key_covers_what_decides_tensorflows_abi(tmp_path, monkeypatch
         # build command, which is part of the key too).
         copy = tmp_path / native.SOURCE.name
         copy.write_bytes(native.SOURCE.read_bytes())
-        patch.setattr(native, "SOURCE", copy)
+        patch.setattr(native.build, "SOURCE", copy)
         same = native.library_path()
         copy.write_bytes(copy.read_bytes() + b"\n// one more line\n")
         assert native.library_path() != same
@@ -528,7 +528,7 @@ def test_the_cache_key_covers_what_decides_tensorflows_abi(tmp_path, monkeypatch
     monkeypatch.setenv("CXX", f"sh {script}")
     for version in ("1.0", "2.0"):
         script.write_text(f'#!/bin/sh\ncase " $* " in *" --version "*) echo "cc {version}"; exit 0 ;; esac\nexec c++ "$@"\n')
-        native._compiler_version.cache_clear()  # asked once per process and command
+        native.build._compiler_version.cache_clear()  # asked once per process and command
         versions.append(native.library_path())
     assert versions[0] != versions[1]
 

@@ -47,7 +47,7 @@ def test_fit_reduces_the_loss_with_the_fused_kernel_or_xla(case, fused):
     model.compile(optimizer=optimizer, loss="mse")
     history = model.fit(X, y, batch_size=32, epochs=16, verbose=0).history["loss"]
     assert history[-1] < 0.5 * history[0], history
-    assert set(optimizer._updater.paths) == {"fused" if fused is None else "xla"}
+    assert set(optimizer._updater.updates_by_path) == {"fused" if fused is None else "xla"}
     if fused is False:
         assert optimizer.jit_compile and optimizer._updater._compiled.experimental_get_tracing_count() > 0
 
@@ -65,7 +65,7 @@ def test_fit_follows_the_models_jit_compile_and_run_eagerly(compile_arguments, p
     optimizer = flavour.Adam(fused=False)
     model.compile(optimizer=optimizer, loss="mse", **compile_arguments)
     model.fit(X, y, batch_size=32, epochs=1, verbose=0)
-    assert set(optimizer._updater.paths) == {path}
+    assert set(optimizer._updater.updates_by_path) == {path}
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)

@@ -44,8 +44,9 @@ class Math:
         return -jnp.expm1(t * log_beta)
 
 
-def scalar(value):
-    """A learning rate or step as a scalar array of `backends.scalar_dtype()`."""
+def as_float64(value):
+    """A learning rate or step as an exact float64 scalar array (float32 under
+    JAX without 64-bit floats: `backends.scalar_dtype()`)."""
     dtype = backends.scalar_dtype()
     if isinstance(value, (int, float)):
         return jnp.asarray(float(value), dtype=dtype)
@@ -57,7 +58,7 @@ class Updater(backends.PerVariableUpdater):
     `backends.PerVariableUpdater` lays them out."""
 
     def apply(self, optimizer, gradients, variables, learning_rate):
-        lr, t = scalar(learning_rate), scalar(optimizer.iterations + 1)
+        lr, t = as_float64(learning_rate), as_float64(optimizer.iterations + 1)
         for gradient, variable in zip(gradients, variables):
             backends.check_variable_and_gradient(variable, jnp.shape(gradient))
             slots = self.slots_of(optimizer, variable)

@@ -3,13 +3,13 @@
 How a step runs (the fused CPU kernel, XLA or TensorFlow ops, the float64
 scalars, sparse gradients) is `backends.tf_update`'s, shared with tf_keras;
 this module lays out the slots of the Keras 3 optimizers, which
-`VariableUpdate` reads and writes through `Slot`s.
+`StepEngine` reads and writes through `Slot`s.
 """
 
 import tensorflow as tf
 
 from keras_optims import backends, native
-from keras_optims.backends.tf_update import Slot, VariableUpdate
+from keras_optims.backends.tf_update import Slot, StepEngine
 from keras_optims.saved_state import LARGE, flat_layout, size_of
 
 
@@ -20,9 +20,9 @@ def tf_variable(variable):
     return variable.value if isinstance(variable, keras.Variable) else variable
 
 
-class Updater(VariableUpdate, backends.Updater):
+class Updater(StepEngine, backends.Updater):
     """The Keras 3 optimizers' updater on TensorFlow (`backends.Updater`'s
-    contract): a `VariableUpdate`, which runs the steps and checks `fused`
+    contract): a `StepEngine`, which runs the steps and checks `fused`
     for both flavours, that also lays out the slots.
 
     The slots of every variable the fused kernel will update, and of every

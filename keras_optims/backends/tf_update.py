@@ -2,7 +2,7 @@
 Keras 3 on TensorFlow (`backends.tensorflow`, which adds the slots' layout)
 and tf_keras (`keras_optims.tf_keras`).
 
-The optimizer classes hand a rule (`rules.Bound`) to a `VariableUpdate`,
+The optimizer classes hand a rule (`rules.Bound`) to a `StepEngine`,
 which runs it on TensorFlow variables one of three ways:
 
 - the fused CPU kernel (`keras_optims.native`), by default for every float32
@@ -190,7 +190,7 @@ def xla_runs_on(device):
     return _xla_devices[device]
 
 
-class VariableUpdate:
+class StepEngine:
     """Applies ``rule(W, dW, *slots, lr=…, t=…, math=…)`` to TF variables.
 
     Args:
@@ -208,7 +208,7 @@ class VariableUpdate:
         self.fused = fused
         # How many variable updates each path has run or traced ("fused",
         # "xla", "ops"): what tests and curious users can check.
-        self.paths = collections.Counter()
+        self.updates_by_path = collections.Counter()
         self._kernel = rule.native  # the fused CPU kernel's entry, or None
         self._compiled = tf.function(self._update, jit_compile=True, autograph=False)
         backends.refuse_fused(fused, self.fused_refusal(rule))
@@ -329,8 +329,8 @@ class VariableUpdate:
         learning_rate, step = as_float64(learning_rate), as_float64(step)
         fused, rest = self._split_fused(variables)
         xla = bool(rest) and self.uses_xla([variables[i] for i in rest])
-        self.paths.update({"fused": len(fused), "xla" if xla else "ops": len(rest)})
-        self.paths += collections.Counter()  # drops paths that ran nothing
+        self.updates_by_path.update({"fused": len(fused), "xla" if xla else "ops": len(rest)})
+        self.updates_by_path += collections.Counter()  # drops paths that ran nothing
         if fused:
             scalars = self.scalars(learning_rate, step)
             groups = {}

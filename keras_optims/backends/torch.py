@@ -21,7 +21,7 @@ Slots: one variable per model variable (`backends.PerVariableUpdater`). The
 per-step scalars (α, t, the bias corrections) are computed by the rule's
 ``scalars`` function in Python floats (doubles); a scalar the rule rounds to
 the variables' dtype (``math.like``) is rounded once the same way here
-(`rounded`); the rule as written takes them as 0-d float64 tensors (`scalar`).
+(`rounded`); the rule as written takes them as 0-d float64 tensors (`as_float64`).
 """
 
 import math
@@ -100,8 +100,8 @@ class Math:
         return 1.0 - beta**t
 
 
-def scalar(value, device):
-    """A learning rate or step (a Python number: `number` reads them) as a
+def as_float64(value, device):
+    """A learning rate or step (a Python number: `as_float` reads them) as a
     0-d float64 tensor on `device`, for a rule run out of place."""
     return torch.tensor(float(value), dtype=torch.float64, device=device)
 
@@ -119,7 +119,7 @@ def _tensor_reader():
     return lambda variable: variable._value
 
 
-class Numbers:
+class FloatMath:
     """The `math` of the rules' ``*_scalars`` functions for per-step scalars
     as Python floats (doubles, as float64 tensors would hold them)."""
 
@@ -138,7 +138,7 @@ def rounded(x, dtype):
     return torch.tensor(x, dtype=dtype).item()
 
 
-def number(value, tensor_of):
+def as_float(value, tensor_of):
     """A learning rate or step (a Python number, a Keras variable or a 0-d
     tensor) as a Python float."""
     if isinstance(value, (int, float)):
@@ -157,13 +157,13 @@ def number(value, tensor_of):
 
 
 def _gradient_descent(W, dW, *, dtype, lr, t):
-    (lr,) = rules.gradient_descent_scalars(lr=lr, t=t, math=Numbers)
+    (lr,) = rules.gradient_descent_scalars(lr=lr, t=t, math=FloatMath)
     torch._foreach_sub_(W, torch._foreach_mul(dW, rounded(lr, dtype)))  # W − α·dW
 
 
 def _momentum(W, dW, v, *, dtype, lr, t, beta, bias_correction):
     beta, one_minus_beta, step = rules.momentum_scalars(lr=lr, t=t, beta=beta, bias_correction=bias_correction,
-                                                        math=Numbers)
+                                                        math=FloatMath)
     torch._foreach_mul_(v, beta)
     torch._foreach_add_(v, torch._foreach_mul(dW, one_minus_beta))  # v ← β·v + (1 − β)·dW
     torch._foreach_sub_(W, torch._foreach_mul(v, rounded(step, dtype)))  # W − α·v
@@ -171,7 +171,7 @@ def _momentum(W, dW, v, *, dtype, lr, t, beta, bias_correction):
 
 def _rmsprop(W, dW, s, *, dtype, lr, t, beta, epsilon, epsilon_mode):
     beta, one_minus_beta, lr, epsilon = rules.rmsprop_scalars(lr=lr, t=t, beta=beta, epsilon=epsilon,
-                                                               epsilon_mode=epsilon_mode, math=Numbers)
+                                                               epsilon_mode=epsilon_mode, math=FloatMath)
     squares = torch._foreach_mul(dW, dW)
     torch._foreach_mul_(squares, one_minus_beta)
     torch._foreach_mul_(s, beta)
@@ -189,7 +189,7 @@ def _rmsprop(W, dW, s, *, dtype, lr, t, beta, epsilon, epsilon_mode):
 
 def _adam(W, dW, v, s, *, dtype, lr, t, beta_1, beta_2, epsilon, epsilon_mode):
     beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, lr_t, epsilon_t = rules.adam_scalars(
-        lr=lr, t=t, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, epsilon_mode=epsilon_mode, math=Numbers
+        lr=lr, t=t, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, epsilon_mode=epsilon_mode, math=FloatMath
     )
     torch._foreach_mul_(v, beta_1)
     torch._foreach_add_(v, torch._foreach_mul(dW, one_minus_beta_1))  # v ← β₁·v + (1 − β₁)·dW
@@ -221,9 +221,9 @@ def _sgd_kernel(W, dW, *slots, dtype, lr, t, beta=0.0, bias_correction=False):
     copied: the kernel keeps no buffer then), is W ← W − α·dW in one pass of
     multiply-adds (``torch._foreach_add_`` with ``alpha=-α``, as Keras's SGD
     runs it; measured faster than the fused SGD kernel on large variables)."""
-    (lr,) = rules.gradient_descent_scalars(lr=lr, t=t, math=Numbers)
+    (lr,) = rules.gradient_descent_scalars(lr=lr, t=t, math=FloatMath)
     if slots:
-        _, _, lr = rules.momentum_scalars(lr=lr, t=t, beta=beta, bias_correction=bias_correction, math=Numbers)
+        _, _, lr = rules.momentum_scalars(lr=lr, t=t, beta=beta, bias_correction=bias_correction, math=FloatMath)
         if beta != 0.0:
             torch._fused_sgd_(W, dW, slots[0], weight_decay=0.0, momentum=beta, lr=lr, dampening=beta,
                               nesterov=False, maximize=False, is_first_step=False)
@@ -240,7 +240,7 @@ def _adam_kernel(W, dW, v, s, *, dtype, lr, t, beta_1, beta_2, epsilon, epsilon_
     √(1 − β₂ᵗ)) it is Keras's "epsilon hat" form, α·√(1 − β₂ᵗ)/(1 − β₁ᵗ)·v /
     (√s + ε)."""
     if epsilon_mode != rules.COURSE:
-        epsilon = epsilon / math.sqrt(Numbers.one_minus_power(beta_2, t))
+        epsilon = epsilon / math.sqrt(FloatMath.one_minus_power(beta_2, t))
     torch._fused_adam_(
         W, dW, v, s, [], [torch.tensor(float(t), dtype=torch.float32, device=W[0].device)] * len(W),
         # α as a Python float (a double): the kernels take a tensor α as
@@ -333,8 +333,8 @@ class Updater(backends.PerVariableUpdater):
     def apply(self, optimizer, gradients, variables, learning_rate):
         tensor_of = _tensor_reader()
         step_function = self.step_function()
-        lr = number(learning_rate, tensor_of)
-        t = number(optimizer.iterations, tensor_of) + 1.0
+        lr = as_float(learning_rate, tensor_of)
+        t = as_float(optimizer.iterations, tensor_of) + 1.0
         tensors = [tensor_of(variable) for variable in variables]
         gradients = list(gradients)
         for i, (gradient, W) in enumerate(zip(gradients, tensors)):
@@ -353,7 +353,7 @@ class Updater(backends.PerVariableUpdater):
             if step_function is not None:
                 step_function(W, dW, *slots, dtype=dtype, lr=lr, t=t, **self.rule.hyperparameters)
                 continue
-            new = self.rule(Tensors(W), Tensors(dW), *map(Tensors, slots), lr=scalar(lr, device),
-                            t=scalar(t, device), math=Math)
+            new = self.rule(Tensors(W), Tensors(dW), *map(Tensors, slots), lr=as_float64(lr, device),
+                            t=as_float64(t, device), math=Math)
             for target, value in zip([W, *slots], new):
                 torch._foreach_copy_(target, value.items)

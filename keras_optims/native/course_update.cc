@@ -2,11 +2,13 @@
 // once (a "multi-tensor" update): every variable, its slots and its gradient
 // are read once and written once, on all of TensorFlow's CPU worker threads,
 // with the widest vector instructions the CPU has (see Isa below).
-// See keras_optims/native/__init__.py for how it is built and used.
+// keras_optims/native/build.py builds it (and says how), native/__init__.py
+// calls it; keras_optims/rules.py's records name the entry of each rule.
 //
 // Element-wise, in the variable's dtype T, with per-step scalars computed in
 // float64 by the caller and rounded once to T here (the same expressions, in
-// the same order, as keras_optims/rules.py):
+// the same order, as keras_optims/rules.py; b is β, b1 and b2 are β₁ and β₂,
+// one_minus_b is 1 − β, a is α or α_t, e is ε or ε_t):
 //   gradient_descent  W = W - (a*g)                         c = [a]
 //   momentum          v = b*v + (1-b)*g; W = W - (a*v)      c = [b, 1-b, a]
 //   rmsprop           s = b*s + (1-b)*(g*g);
@@ -92,9 +94,9 @@ struct Piece {
 // s = b*s + (1-b)*(g*g); W = W - (a*g)/(sqrt(s) + e), or /sqrt(s + e).
 template <typename T, bool epsilon_inside_root>
 KERAS_OPTIMS_INLINE void RMSProp(const T* c, T* __restrict w, T* __restrict x, const T* __restrict g, int64_t n) {
-  const T b = c[0], b1 = c[1], a = c[2], e = c[3];
+  const T b = c[0], one_minus_b = c[1], a = c[2], e = c[3];
   for (int64_t i = 0; i < n; ++i) {
-    const T s = b * x[i] + b1 * (g[i] * g[i]);
+    const T s = b * x[i] + one_minus_b * (g[i] * g[i]);
     x[i] = s;
     const T denominator = epsilon_inside_root ? std::sqrt(s + e) : std::sqrt(s) + e;
     w[i] = w[i] - (a * g[i]) / denominator;
@@ -116,9 +118,9 @@ KERAS_OPTIMS_INLINE void ApplyLoops(Rule rule, const T* c, const Piece<T>& p) {
       break;
     }
     case Rule::kMomentum: {
-      const T b = c[0], b1 = c[1], a = c[2];
+      const T b = c[0], one_minus_b = c[1], a = c[2];
       for (int64_t i = 0; i < n; ++i) {
-        const T v = b * x[i] + b1 * g[i];
+        const T v = b * x[i] + one_minus_b * g[i];
         x[i] = v;
         w[i] = w[i] - a * v;
       }
@@ -131,10 +133,10 @@ KERAS_OPTIMS_INLINE void ApplyLoops(Rule rule, const T* c, const Piece<T>& p) {
       RMSProp<T, /*epsilon_inside_root=*/true>(c, w, x, g, n);
       break;
     case Rule::kAdam: {
-      const T b1 = c[0], c1 = c[1], b2 = c[2], c2 = c[3], a = c[4], e = c[5];
+      const T b1 = c[0], one_minus_b1 = c[1], b2 = c[2], one_minus_b2 = c[3], a = c[4], e = c[5];
       for (int64_t i = 0; i < n; ++i) {
-        const T v = b1 * x[i] + c1 * g[i];
-        const T s = b2 * y[i] + c2 * (g[i] * g[i]);
+        const T v = b1 * x[i] + one_minus_b1 * g[i];
+        const T s = b2 * y[i] + one_minus_b2 * (g[i] * g[i]);
         x[i] = v;
         y[i] = s;
         w[i] = w[i] - (a * v) / (std::sqrt(s) + e);

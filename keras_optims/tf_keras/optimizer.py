@@ -18,7 +18,7 @@ import tf_keras
 
 from keras_optims import checks
 from keras_optims.algorithm import Algorithm
-from keras_optims.backends.tf_update import Slot, VariableUpdate
+from keras_optims.backends.tf_update import Slot, StepEngine
 
 Schedule = tf_keras.optimizers.schedules.LearningRateSchedule
 
@@ -40,11 +40,11 @@ class TFKerasOptimizer(Algorithm, tf_keras.optimizers.Optimizer):
         self._learning_rate = self._build_learning_rate(learning_rate)
         self.jit_compile = jit_compile  # tf_keras sets False without a GPU
         self._fix_hyperparameters(hyperparameters, fused)
-        self._updater = VariableUpdate(self.bound_rule(), jit_compile=jit_compile, fused=fused)
+        self._updater = StepEngine(self.bound_rule(), jit_compile=jit_compile, fused=fused)
 
     def _update_step_xla(self, gradient, variable, key):
         # tf_keras's per-variable XLA wrapper; the package's own XLA update
-        # (`VariableUpdate`) replaces it.
+        # (`StepEngine`) replaces it.
         return self._update_step(gradient, variable)
 
     def _build_learning_rate(self, learning_rate):
