@@ -2,11 +2,11 @@
 
 Every optimizer class of every Keras flavour calls one of these functions.
 They are pure: they take the current values and return the new ones, and
-never assign anything. Two faster forms compute some of them, and the
-verification suite checks each against the course's math like the rules
-themselves: the fused CPU kernel (`native/course_update.cc`, TensorFlow),
-which restates each rule's element-wise lines in C++, and torch's own fused
-kernels (`backends/torch.py`, PyTorch).
+never assign anything. Faster forms compute them, and the verification
+suite checks each against the course's math like the rules themselves: the
+fused CPU kernel (`native/course_update.cc`, TensorFlow) and the in-place
+forms (`backends/torch.py`, PyTorch), which restate each rule's element-wise
+lines, and torch's own fused kernels.
 
 Conventions (course notation):
 

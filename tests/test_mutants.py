@@ -1,5 +1,5 @@
 """The mutation-testing list stays in step with the code (`make mutants`
-runs it; it takes about 47 minutes, so the suite checks only that every slip
+runs it; it takes about 31 minutes, so the suite checks only that every slip
 still applies, that the pages give its size, and how CI picks the slips of
 changed files)."""
 
