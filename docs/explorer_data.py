@@ -1,7 +1,12 @@
 """The Explorer page's data, computed by the package: every path and every
 average the page can show, on the grid of control values it offers.
 
-    python docs/explorer_data.py OUT.js      (the docs build runs it: docs/hooks.py)
+    python docs/explorer_data.py FOLDER [PANEL]   (the docs build runs it: docs/hooks.py)
+
+Each panel's data goes to a file of its own, FOLDER/<panel>.js, which the
+page loads for that panel alone. The averages and the paths are computed
+here; the mini-batch and decay panels, which train with `model.fit`, in
+`docs/explorer_training.py`.
 
 - **Averages**: a year of daily temperatures (the verification suite's
   seeded model: 12 + 10·sin(2π(t − 100)/365) + 3·noise) fed to the `EWMA`
@@ -26,6 +31,7 @@ import itertools
 import json
 import os
 import sys
+import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 if os.environ["KERAS_BACKEND"] == "jax":
@@ -165,12 +171,12 @@ def temperatures():
     return temperatures(days=DAYS, seed=0)
 
 
-def rounded(values):
-    """`values` (an array) as nested lists of floats with DIGITS significant digits."""
+def rounded(values, digits=DIGITS):
+    """`values` (an array) as nested lists of floats with `digits` significant digits."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 0:
-        return float(f"{float(values):.{DIGITS}g}")
-    return [rounded(v) for v in values]
+        return float(f"{float(values):.{digits}g}")
+    return [rounded(v, digits) for v in values]
 
 
 def surface_grid(function, box):
@@ -179,20 +185,26 @@ def surface_grid(function, box):
     return function(X, Y)
 
 
-def build(steps=STEPS):
-    """Everything the page draws, as one JSON-ready dict."""
+def averages_panel():
+    """The averages panel's data: the year of temperatures and the EWMA
+    callback's averages of it at every β, with and without bias correction."""
     series = temperatures()
+    return {
+        "betas": list(BETAS),
+        "series": rounded(series),
+        "corrected": {f"{b:g}": rounded(averages(b, True, series)) for b in BETAS},
+        "uncorrected": {f"{b:g}": rounded(averages(b, False, series)) for b in BETAS},
+    }
+
+
+def paths_panel(steps=STEPS):
+    """The paths panel's data: each surface, and every optimizer's path on it
+    at every setting of the grid."""
     data = {
         "steps": steps,
         "alphas": list(ALPHAS),
         "settings": {name: {k: [int(v) if isinstance(v, bool) else v for v in values] for k, values in s.items()}
                      for name, s in SETTINGS.items()},
-        "averages": {
-            "betas": list(BETAS),
-            "series": rounded(series),
-            "corrected": {f"{b:g}": rounded(averages(b, True, series)) for b in BETAS},
-            "uncorrected": {f"{b:g}": rounded(averages(b, False, series)) for b in BETAS},
-        },
         "surfaces": {},
         "paths": {},
     }
@@ -207,14 +219,43 @@ def build(steps=STEPS):
     return data
 
 
+def panels():
+    """Each panel's name and the function that computes its data."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import explorer_training
+
+    return {
+        "averages": averages_panel,
+        "paths": paths_panel,
+        "minibatch": lambda: explorer_training.minibatch_panel(rounded),
+        "decay": lambda: explorer_training.decay_panel(rounded),
+    }
+
+
+def write(folder, name, data):
+    """explorer/<name>.js: the panel's data, which the page loads for that
+    panel alone. Returns its size in bytes."""
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    script = f"(window.EXPLORER_DATA = window.EXPLORER_DATA || {{}})[{json.dumps(name)}] = {text};\n"
+    with open(os.path.join(folder, f"{name}.js"), "w", encoding="utf-8") as f:
+        f.write(script)
+    return len(script.encode())
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        raise SystemExit("usage: python docs/explorer_data.py OUT.js")
-    text = json.dumps(build(), separators=(",", ":"))
-    with open(argv[0], "w", encoding="utf-8") as f:
-        f.write(f"window.EXPLORER_DATA = {text};\n")
-    print(f"wrote {argv[0]} ({len(text) / 1e3:.0f} kB)")
+    if not 1 <= len(argv) <= 2:
+        raise SystemExit("usage: python docs/explorer_data.py FOLDER [PANEL]   (panels: averages, paths, minibatch, decay)")
+    folder, chosen = argv[0], argv[1:]
+    os.makedirs(folder, exist_ok=True)
+    sizes = []
+    for name, compute in panels().items():
+        if chosen and name not in chosen:
+            continue
+        started = time.perf_counter()
+        size = write(folder, name, compute())
+        sizes.append(f"{name}.js {size / 1e3:.0f} kB in {time.perf_counter() - started:.0f} s")
+    print(f"wrote {folder}: {', '.join(sizes)}")
 
 
 if __name__ == "__main__":

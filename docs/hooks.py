@@ -10,8 +10,9 @@
   is viewed): its files are added to the site under vendor/katex/.
 - The verification page's table of equivalences is rendered from the
   suite's own table (`keras_optims.verification.equivalences.EQUIVALENCES`).
-- The Explorer page's data (explorer/data.js) is computed by
-  docs/explorer_data.py, in a process of its own while the tutorials run.
+- The Explorer page's data (explorer/<panel>.js, a file per panel) is
+  computed by docs/explorer_data.py, in a process of its own while the
+  tutorials run.
 - Every tutorial in docs/tutorials/ (a jupytext py:percent script) is run as
   a notebook in a fresh Jupyter kernel, on the Keras backend of the build's
   environment, and becomes a page: its text, its code and what the code
@@ -160,13 +161,13 @@ def run_tutorials(config, files):
 
 def explorer_data(config):
     """Starts docs/explorer_data.py (the Explorer page's data, computed by
-    the optimizers) in its own process; returns a function that waits for it
-    and gives the generated file explorer/data.js."""
+    the optimizers, a file per panel) in its own process; returns a function
+    that waits for it and gives the generated files explorer/<panel>.js."""
     import subprocess
     import sys
 
-    out = ROOT / "build" / "explorer" / "data.js"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = ROOT / "build" / "explorer"
+    shutil.rmtree(out, ignore_errors=True)
     process = subprocess.Popen([sys.executable, str(ROOT / "docs" / "explorer_data.py"), str(out)],
                                env={"TF_CPP_MIN_LOG_LEVEL": "3", **os.environ},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -176,7 +177,8 @@ def explorer_data(config):
         if process.returncode != 0:
             raise PluginError(f"docs/explorer_data.py failed (exit status {process.returncode}):\n{output[-3000:]}")
         print(f"INFO    -  explorer: {output.strip().splitlines()[-1]}")
-        return File.generated(config, "explorer/data.js", abs_src_path=str(out))
+        return [File.generated(config, f"explorer/{path.name}", abs_src_path=str(path))
+                for path in sorted(out.glob("*.js"))]
 
     return done
 
@@ -186,7 +188,8 @@ def on_files(files, config):
         files.append(file)
     explorer = explorer_data(config)  # beside the tutorials
     run_tutorials(config, files)
-    files.append(explorer())
+    for file in explorer():
+        files.append(file)
     return files
 
 

@@ -17,6 +17,7 @@ PICTURES = {
     "moons.py": ["moons.png"],
     "schedules.py": ["schedules.png"],
     "ewma.py": ["ewma.png"],
+    "minibatch.py": ["minibatch.png", "decay.png"],
 }
 
 
@@ -76,3 +77,18 @@ def test_moons_reports_every_variant(outputs):
         assert result["cost"] < untrained["cost"], name
         if name == "Adam" or name.endswith("+ decay"):
             assert result["accuracy"] >= 0.8, (name, result)
+
+
+def test_minibatch_noise_shrinks_as_the_batch_grows_and_decay_settles(outputs):
+    """The course's two lessons, as the pictures must show them: from B = 1
+    to B = m the mini-batch cost moves less from one iteration to the next
+    and the path comes closer to a straight line; decay leaves a tighter
+    cloud in the last epoch than a fixed α."""
+    results = json.loads((outputs / "minibatch.json").read_text())
+    sizes = sorted((int(k.split("=")[1]) for k in results if k.startswith("B=")))
+    assert sizes[0] == 1 and len(sizes) >= 3
+    for small, large in zip(sizes, sizes[1:]):
+        assert results[f"B={large}"]["jitter"] < results[f"B={small}"]["jitter"], (small, large)
+        assert results[f"B={large}"]["wander"] < results[f"B={small}"]["wander"], (small, large)
+    assert results["decay_rate=0.1"]["spread"] < results["decay_rate=0"]["spread"] / 2
+    assert results["decay_rate=0.1"]["last_alpha"] < results["decay_rate=0"]["last_alpha"]

@@ -173,82 +173,217 @@ def assert_drawn(page, selector, key, expected, group=None):
     return points
 
 
-def expected_path_key(page, prefix, settings):
-    """The data's key for the settings the controls show (written here from
-    the generator's naming, not read from the page's script)."""
+PANELS = ("minibatch", "averages", "paths", "decay")
+
+
+def open_explorer(server, browser):
+    """The Explorer page once every panel has loaded its data and drawn."""
+    page, problems = visit(browser, f"{server}/explorer.html")
+    page.wait_for_function(f"{list(PANELS)}.every(n => document.getElementById('explorer-' + n).dataset.ready === '1')",
+                           timeout=30000)
+    return page, problems, page.evaluate("window.EXPLORER_DATA")
+
+
+def g(value):
+    """A grid value as the data's keys write it (Python's format "g")."""
+    return format(value, "g")
+
+
+def slide(page, control, index, grid):
+    """Moves slider `control` to position `index` of its grid; checks that
+    it shows that grid value; returns the value."""
+    page.fill(f"#{control}", str(index))
+    value = grid[index]
+    assert page.inner_text(f"#{control}-value") == g(value), (control, index)
+    return value
+
+
+def ends_and_middle(grid):
+    return sorted({0, len(grid) // 2, len(grid) - 1})
+
+
+def expected_path_key(page, data, prefix):
+    """The data's key for the settings the controls show, from the slider
+    positions and the data's grids (written here from the generator's
+    naming, not read from the page's script)."""
     name = page.input_value(f"#{prefix}-optimizer")
-    parts = [name, page.input_value(f"#{prefix}-alpha")]
-    for k in settings[name]:
+    settings = data["settings"][name]
+    parts = [name, g(data["alphas"][int(page.input_value(f"#{prefix}-alpha"))])]
+    for k in settings:
         value = (("1" if page.is_checked(f"#{prefix}-{k}") else "0") if k == "bias_correction"
-                 else page.input_value(f"#{prefix}-{k}"))
+                 else g(settings[k][int(page.input_value(f"#{prefix}-{k}"))]))
         parts.append(f"{k}={value}")
     return "|".join(parts)
 
 
+def step_of(page, prefix):
+    return int(page.input_value(f"#{prefix}-step"))
+
+
 def check_path(page, data, prefix):
-    """The path and loss curves the controls of `prefix` select, against the data."""
+    """The path and loss curves the controls of `prefix` select, against the
+    data: up to the step slider's step k, the first k + 1 points."""
     import numpy as np
 
     surface = page.input_value("#paths-surface")
-    key = expected_path_key(page, prefix, data["settings"])
+    key = expected_path_key(page, data, prefix)
     path = data["paths"][surface][key]
+    k = step_of(page, "paths")
     x0, x1, y0, y1 = data["surfaces"][surface]["box"]
-    xy = np.array(path["xy"])
+    xy = np.array(path["xy"])[: k + 1]
     inside = np.cumprod((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)).sum()
     points = assert_drawn(page, "#paths-plot", f"{surface}|{key}", xy, prefix)
     assert len(points) == inside, (key, len(points), inside)  # drawn up to where it leaves the plot
-    loss = np.column_stack([np.arange(len(path["loss"])), path["loss"]])
-    assert_drawn(page, "#loss-plot", f"{surface}|{key}", loss, prefix)
+    loss = np.column_stack([np.arange(len(path["loss"])), path["loss"]])[: k + 1]
+    assert len(assert_drawn(page, "#loss-plot", f"{surface}|{key}", loss, prefix)) == len(loss)
     return points
 
 
-def test_the_explorer_draws_the_data_of_every_control_setting(server, browser):
-    """Every control of the Explorer moved through its values: the drawing
-    is the data of that setting (mapped back from pixels), inside its plot;
-    the course's lessons hold on the page's own data; each control has a
-    label and is reached by the keyboard; nothing errors in the console.
-    The data (computed by docs/explorer_data.py) is under 1 MB."""
+def assert_all_drawn(page, selector, key, expected, role):
+    """Every point of `expected` is drawn (a clipped plot draws them all),
+    mapped back to the data."""
     import numpy as np
 
-    assert (SITE / "explorer" / "data.js").stat().st_size < 1_000_000
-    page, problems = visit(browser, f"{server}/explorer.html")
+    (x0, x1, y0, y1), (left, right, top, bottom), yscale = plot_of(page, selector)
+    line = f'{selector} polyline[data-key="{key}"][data-role="{role}"]'
+    assert page.locator(line).count() == 1, line
+    pixels = np.array([[float(v) for v in p.split(",")] for p in page.get_attribute(line, "points").split()])
+    expected = np.asarray(expected, dtype=float)
+    assert pixels.shape == expected.shape, (key, role, pixels.shape, expected.shape)
+    x = x0 + (pixels[:, 0] - left) / (right - left) * (x1 - x0)
+    np.testing.assert_allclose(x, expected[:, 0], atol=0.006 * (x1 - x0) / (right - left), err_msg=key)
+    fraction = (bottom - pixels[:, 1]) / (bottom - top)
+    if yscale == "log":
+        decades = np.log10(y1) - np.log10(y0)
+        np.testing.assert_allclose(np.log10(y0) + fraction * decades, np.log10(expected[:, 1]),
+                                   atol=0.006 * decades / (bottom - top), err_msg=key)
+        return np.column_stack([x, 10 ** (np.log10(y0) + fraction * decades)])
+    y = y0 + fraction * (y1 - y0)
+    np.testing.assert_allclose(y, expected[:, 1], atol=0.006 * (y1 - y0) / (bottom - top), err_msg=key)
+    return np.column_stack([x, y])
+
+
+def test_the_explorers_data_is_small_and_loaded_per_panel():
+    """Each panel has its own file, and all of them together are under 2 MB."""
+    files = {p.stem: p.stat().st_size for p in (SITE / "explorer").glob("*.js")}
+    assert set(files) == set(PANELS), files
+    assert sum(files.values()) < 2_000_000, files
+
+
+def test_the_minibatch_panel_draws_the_data_of_each_slider_and_the_courses_lesson(server, browser):
+    """The batch-size and α sliders at each end and in the middle, under
+    each optimizer: the path of (w, b), every mini-batch's cost and its
+    average are the data of that setting. On the page's own data, the cost's
+    step-to-step spread shrinks as the batch grows, and batch gradient
+    descent at the smallest α never raises the cost."""
+    import numpy as np
+
+    page, problems, data = open_explorer(server, browser)
     try:
-        data = page.evaluate("window.EXPLORER_DATA")
+        data = data["minibatch"]
+        sizes, alphas = data["batch_sizes"], data["alphas"]
+        assert sizes[0] == 1 and sizes[-1] == data["m"] and len(sizes) >= 4
+
+        def check():
+            name = page.input_value("#mb-optimizer")
+            B = sizes[int(page.input_value("#mb-batch"))]
+            alpha = alphas[int(page.input_value("#mb-alpha"))]
+            key = f"{name}|{g(alpha)}|{B}"
+            run = data["runs"][key]
+            k = step_of(page, "mb")
+            assert_all_drawn(page, "#mb-path", key, run["wb"][: k + 1], "path")
+            costs = assert_all_drawn(page, "#mb-cost", key, [[t + 1, c] for t, c in enumerate(run["cost"][:k])], "cost")
+            assert_all_drawn(page, "#mb-cost", key, [[t + 1, c] for t, c in enumerate(run["ewma"][:k])], "ewma")
+            reading = page.inner_text("#mb-reading")
+            assert f"B = {B}" in reading and f"{-(-data['m'] // B)} iteration" in reading, reading
+            return run, costs
+
+        for name in data["optimizers"]:
+            page.select_option("#mb-optimizer", name)
+            slide(page, "mb-alpha", len(alphas) // 2, alphas)
+            for i in ends_and_middle(sizes):
+                slide(page, "mb-batch", i, sizes)
+                check()
+            for i in ends_and_middle(alphas):
+                slide(page, "mb-alpha", i, alphas)
+                check()
+
+        # The lesson: the noise of the mini-batch cost shrinks as B grows.
+        for name in data["optimizers"]:
+            page.select_option("#mb-optimizer", name)
+            slide(page, "mb-alpha", alphas.index(0.05), alphas)
+            spreads = []
+            for i in range(len(sizes)):
+                slide(page, "mb-batch", i, sizes)
+                _, costs = check()
+                spreads.append(float(np.std(np.diff(costs[:, 1]))))
+            assert all(a > b for a, b in zip(spreads, spreads[1:])), (name, spreads)
+        # Batch gradient descent at the smallest α: the cost never rises.
+        page.select_option("#mb-optimizer", "GradientDescent")
+        slide(page, "mb-alpha", 0, alphas)
+        slide(page, "mb-batch", len(sizes) - 1, sizes)
+        run, costs = check()
+        assert np.all(np.diff(run["cost"]) <= 0)
+        assert np.all(np.diff(costs[:, 1]) <= 1e-3 * costs[:-1, 1])  # drawn: to the pixel rounding
+        grid = page.inner_text("#mb-grid")
+        assert all(str(b) in grid for b in sizes) and f"m = {data['m']}" in grid
+        assert not problems, problems
+    finally:
+        page.close()
+
+
+def test_the_averages_panel_draws_the_data_of_each_beta(server, browser):
+    import numpy as np
+
+    page, problems, data = open_explorer(server, browser)
+    try:
         averages = data["averages"]
-        # Averages: every β, with and without bias correction.
+        betas = averages["betas"]
         series = np.column_stack([np.arange(1, len(averages["series"]) + 1), averages["series"]])
-        for beta in [page.locator("#ewma-beta option").nth(i).get_attribute("value")
-                     for i in range(page.locator("#ewma-beta option").count())]:
-            page.select_option("#ewma-beta", beta)
+        for i in ends_and_middle(betas):
+            beta = g(slide(page, "ewma-beta", i, betas))
             for on in (True, False):
                 page.set_checked("#ewma-correction", on)
                 kind = "corrected" if on else "uncorrected"
                 values = averages[kind][beta]
                 points = assert_drawn(page, "#ewma-plot", f"{kind}|{beta}",
                                       np.column_stack([np.arange(1, len(values) + 1), values]))
+                assert len(points) == len(values)
                 assert_drawn(page, "#ewma-plot", "series", series)
                 reading = page.inner_text("#ewma-reading")
                 assert f"β = {beta}" in reading and f"{1 / (1 - float(beta)):.0f} days" in reading
                 if on:  # the corrected average starts at the data's level; the uncorrected far below it
                     first, _, _ = drawn(page, "#ewma-plot", f"uncorrected|{beta}")
                     assert abs(points[0, 1] - series[0, 1]) < 0.3 < abs(first[0, 1] - series[0, 1])
-        assert {0.5, 0.9, 0.98} <= set(averages["betas"])
+        assert {0.5, 0.9, 0.98} <= set(betas)
+        assert not problems, problems
+    finally:
+        page.close()
 
-        # Paths: every surface, optimizer, α and setting of the red controls.
-        settings = data["settings"]
+
+def test_the_paths_panel_draws_the_data_of_each_slider(server, browser):
+    """Every surface and optimizer; α and each setting at each end and in
+    the middle of its grid, red and blue; the course's lesson on the page's
+    own drawing."""
+    import numpy as np
+
+    page, problems, data = open_explorer(server, browser)
+    try:
+        data = data["paths"]
+        settings, alphas = data["settings"], data["alphas"]
         for surface in data["surfaces"]:
             page.select_option("#paths-surface", surface)
             for name in settings:
                 page.select_option("#a-optimizer", name)
-                for alpha in data["alphas"]:
-                    page.select_option("#a-alpha", f"{alpha:g}")
+                for i in ends_and_middle(alphas):
+                    slide(page, "a-alpha", i, alphas)
                     check_path(page, data, "a")
                 for k, values in settings[name].items():
-                    for value in values:
+                    for i in ends_and_middle(values):
                         if k == "bias_correction":
-                            page.set_checked("#a-bias_correction", bool(value))
+                            page.set_checked("#a-bias_correction", bool(values[i]))
                         else:
-                            page.select_option(f"#a-{k}", f"{value:g}")
+                            slide(page, f"a-{k}", i, values)
                         check_path(page, data, "a")
         # The blue controls: "none" draws one path; each optimizer and α draws its own.
         page.select_option("#paths-surface", "valley")
@@ -256,45 +391,191 @@ def test_the_explorer_draws_the_data_of_every_control_setting(server, browser):
         assert page.locator('#paths-plot polyline[data-role="path"]').count() == 1
         for name in settings:
             page.select_option("#b-optimizer", name)
-            for alpha in data["alphas"][::3]:
-                page.select_option("#b-alpha", f"{alpha:g}")
+            for i in ends_and_middle(alphas):
+                slide(page, "b-alpha", i, alphas)
                 check_path(page, data, "b")
             for k, values in settings[name].items():
                 if k == "bias_correction":
                     page.set_checked("#b-bias_correction", True)
                 else:
-                    page.select_option(f"#b-{k}", f"{values[0]:g}")
+                    slide(page, f"b-{k}", 0, values)
                 check_path(page, data, "b")
 
         # The course's lesson, on the page's own drawing: at the same α, momentum
         # travels far less across the valley than gradient descent.
         page.select_option("#a-optimizer", "GradientDescent")
-        page.select_option("#a-alpha", "0.5")
+        slide(page, "a-alpha", alphas.index(0.5), alphas)
         page.select_option("#b-optimizer", "Momentum")
-        page.select_option("#b-alpha", "0.5")
-        page.select_option("#b-beta", "0.9")
+        slide(page, "b-alpha", alphas.index(0.5), alphas)
+        slide(page, "b-beta", settings["Momentum"]["beta"].index(0.9), settings["Momentum"]["beta"])
         page.set_checked("#b-bias_correction", False)
         gd, momentum = check_path(page, data, "a"), check_path(page, data, "b")
         travel = lambda points: float(np.abs(np.diff(points[:, 1])).sum())  # noqa: E731
         assert travel(momentum) < travel(gd) / 10
         grid = page.inner_text("#paths-grid")
-        assert all(f"{a:g}" in grid for a in data["alphas"]) and f"{data['steps']} steps" in grid
-
-        # Labels and the keyboard.
-        unlabelled = page.evaluate("""Array.from(document.querySelectorAll('.explorer select, .explorer input'))
-            .filter(c => !c.labels.length || !c.labels[0].textContent.trim()).map(c => c.id)""")
-        assert not unlabelled, unlabelled
-        visible = page.evaluate("""Array.from(document.querySelectorAll('.explorer select, .explorer input'))
-            .filter(c => c.offsetParent !== null).map(c => c.id)""")
-        page.focus("#ewma-beta")
-        reached = {page.evaluate("document.activeElement.id")}
-        for _ in range(60):
-            page.keyboard.press("Tab")
-            reached.add(page.evaluate("document.activeElement.id"))
-        assert set(visible) <= reached, set(visible) - reached
+        assert all(g(a) in grid for a in alphas) and f"{data['steps']} steps" in grid
         assert not problems, problems
     finally:
         page.close()
+
+
+def test_the_decay_panel_draws_the_data_of_each_slider_and_the_cloud_shrinks(server, browser):
+    """Each optimizer and schedule; α₀ and the schedule's value at each end
+    and in the middle: the last epochs' points, the no-decay cloud beside
+    them and the α of every epoch are the data of that setting. On the
+    page's own drawing, the last epoch's spread with decay is smaller than
+    without."""
+    import numpy as np
+
+    page, problems, data = open_explorer(server, browser)
+    try:
+        data = data["decay"]
+        alphas, per_epoch = data["alphas"], data["iterations_per_epoch"]
+
+        def spread(points):
+            return float(np.sqrt(np.mean(np.sum((points - points.mean(axis=0)) ** 2, axis=1))))
+
+        def check():
+            name, schedule = page.input_value("#decay-optimizer"), page.input_value("#decay-schedule")
+            spec = data["schedules"][schedule]
+            value = spec["values"][int(page.input_value("#decay-value"))]
+            alpha = alphas[int(page.input_value("#decay-alpha"))]
+            key = f"{name}|{g(alpha)}|{schedule}|{g(value)}"
+            run = data["runs"][key]
+            assert page.inner_text("#decay-value-label") == spec["argument"]
+            points = assert_all_drawn(page, "#decay-path", key, run["wb"][: step_of(page, "decay") + 1], "path")
+            assert_all_drawn(page, "#decay-alpha-plot", key, [[e, a] for e, a in enumerate(run["alpha"])], "alpha")
+            base = data["baseline"]  # no decay: α₀ at every epoch
+            assert data["runs"][f"{name}|{g(alpha)}|{base['schedule']}|{g(base['value'])}"]["alpha"] == [alpha] * data["epochs"]
+            still = f"{name}|{g(alpha)}|{base['schedule']}|{g(base['value'])}"
+            if run["alpha"][-1] < run["alpha"][0]:
+                cloud = assert_all_drawn(page, "#decay-path", still, data["runs"][still]["wb"], "baseline")
+                return run, points, data["runs"][still], cloud
+            return run, points, run, points
+
+        for name in data["optimizers"]:
+            page.select_option("#decay-optimizer", name)
+            for schedule, spec in data["schedules"].items():
+                page.select_option("#decay-schedule", schedule)
+                for i in ends_and_middle(alphas):
+                    slide(page, "decay-alpha", i, alphas)
+                    check()
+                for i in ends_and_middle(spec["values"]):
+                    if len(spec["values"]) > 1:
+                        slide(page, "decay-value", i, spec["values"])
+                    run, points, still, cloud = check()
+                    if run["alpha"][-1] < run["alpha"][0]:  # the lesson: decay shrinks the cloud of the last epoch
+                        assert run["spread"] < still["spread"], (name, schedule, i)
+                        assert spread(points[-per_epoch:]) < spread(cloud[-per_epoch:])
+                        # The reading is the drawing's: to 1%, and the points' six significant
+                        # digits (each coordinate within 5e-6) for the tightest clouds.
+                        np.testing.assert_allclose(spread(points[-per_epoch:]), run["spread"], rtol=0.01, atol=1e-5)
+        assert data["schedules"]["InverseTimeEpochDecay"]["values"][0] == 0
+        reading = page.inner_text("#decay-reading")
+        assert "spread" in reading and "without decay" in reading
+        assert not problems, problems
+    finally:
+        page.close()
+
+
+def test_the_explorers_playback_draws_exactly_the_first_steps(server, browser):
+    """In each panel that draws a path: the step slider at k draws exactly
+    the first k steps (k + 1 points from the start) and their costs; play
+    runs on, pause stops, and Space does both from the panel."""
+    page, problems, data = open_explorer(server, browser)
+    try:
+        minibatch, paths, decay = data["minibatch"], data["paths"], data["decay"]
+        key = "GradientDescent|0.05|1"
+        for k in (0, 1, 17, minibatch["iterations"]):
+            page.fill("#mb-step", str(k))
+            assert page.inner_text("#mb-step-value").startswith(f"{k} of ")
+            assert_all_drawn(page, "#mb-path", key, minibatch["runs"][key]["wb"][: k + 1], "path")
+            if k:
+                assert_all_drawn(page, "#mb-cost", key, [[t + 1, c] for t, c in enumerate(minibatch["runs"][key]["cost"][:k])],
+                                 "cost")
+            else:
+                assert page.get_attribute(f'#mb-cost polyline[data-role="cost"]', "points") == ""
+        for k in (0, 3, 30):
+            page.fill("#paths-step", str(k))
+            for prefix in ("a", "b"):
+                assert len(check_path(page, paths, prefix)) <= k + 1
+        for k in (0, 5, 48):
+            page.fill("#decay-step", str(k))
+            page.wait_for_timeout(10)
+            run_key = page.get_attribute('#decay-path polyline[data-role="path"]', "data-key")
+            assert_all_drawn(page, "#decay-path", run_key, decay["runs"][run_key]["wb"][: k + 1], "path")
+
+        # Play from the start, pause, and the drawing is the first k steps.
+        page.fill("#mb-step", "0")
+        page.click("#mb-play")
+        assert page.inner_text("#mb-play") == "pause"
+        page.wait_for_function("Number(document.getElementById('mb-step').value) >= 5")
+        page.click("#mb-play")
+        assert page.inner_text("#mb-play") == "play"
+        k = step_of(page, "mb")
+        page.wait_for_timeout(200)
+        assert step_of(page, "mb") == k, "paused, yet the step moved"
+        assert_all_drawn(page, "#mb-path", key, minibatch["runs"][key]["wb"][: k + 1], "path")
+        # Space, with the step slider focused: plays, then pauses.
+        page.focus("#paths-step")
+        page.fill("#paths-step", "0")
+        page.keyboard.press(" ")
+        page.wait_for_function("Number(document.getElementById('paths-step').value) >= 3")
+        page.keyboard.press(" ")
+        assert page.inner_text("#paths-play") == "play"
+        # Playing to the end stops there.
+        page.fill("#decay-step", "46")
+        page.click("#decay-play")
+        page.wait_for_function("document.getElementById('decay-play').textContent === 'play'", timeout=10000)
+        assert step_of(page, "decay") == decay["tail_epochs"] * decay["iterations_per_epoch"]
+        assert not problems, problems
+    finally:
+        page.close()
+
+
+def test_the_explorer_works_from_the_keyboard_and_labels_every_control(server, browser):
+    """Tab reaches every visible control; the arrow keys move a slider and
+    the drawing follows; every control has a label; axes name their
+    quantities; at a phone's width nothing overflows and the plots stack."""
+    page, problems, data = open_explorer(server, browser)
+    try:
+        unlabelled = page.evaluate("""Array.from(document.querySelectorAll('.explorer select, .explorer input'))
+            .filter(c => !c.labels.length || !c.labels[0].textContent.trim()).map(c => c.id)""")
+        assert not unlabelled, unlabelled
+        assert page.evaluate("Array.from(document.querySelectorAll('.explorer button')).every(b => b.textContent.trim())")
+        numeric = page.evaluate("Array.from(document.querySelectorAll('.explorer input:not([type=checkbox])')).map(c => c.type)")
+        assert set(numeric) == {"range"}, numeric  # every numeric control is a slider
+        assert page.locator(".explorer select").count() == 6  # optimizers, surface, schedule: named, not numeric
+        for svg in page.locator(".explorer svg").all():
+            labels = svg.locator("text.axis-label").evaluate_all("ts => ts.map(t => t.textContent)")
+            assert len(labels) == 2 and all(label.strip() for label in labels), labels
+        visible = page.evaluate("""Array.from(document.querySelectorAll('.explorer select, .explorer input, .explorer button'))
+            .filter(c => c.offsetParent !== null).map(c => c.id)""")
+        page.focus("#mb-optimizer")
+        reached = {page.evaluate("document.activeElement.id")}
+        for _ in range(len(visible) + 20):
+            page.keyboard.press("Tab")
+            reached.add(page.evaluate("document.activeElement.id"))
+        assert set(visible) <= reached, set(visible) - reached
+        # The arrow keys move a slider, and the drawing follows.
+        sizes = data["minibatch"]["batch_sizes"]
+        page.fill("#mb-batch", "0")
+        page.focus("#mb-batch")
+        page.keyboard.press("ArrowRight")
+        assert page.inner_text("#mb-batch-value") == str(sizes[1])
+        assert page.get_attribute('#mb-path polyline[data-role="path"]', "data-key").endswith(f"|{sizes[1]}")
+        assert not problems, problems
+    finally:
+        page.close()
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        phone.goto(f"{server}/explorer.html", wait_until="networkidle")
+        phone.wait_for_function("document.getElementById('explorer-decay').dataset.ready === '1'")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        path, cost = phone.locator("#mb-path").bounding_box(), phone.locator("#mb-cost").bounding_box()
+        assert cost["y"] >= path["y"] + path["height"] - 1  # stacked
+    finally:
+        phone.close()
 
 
 def test_the_verification_page_lists_the_suites_equivalences(server, browser):
