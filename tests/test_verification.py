@@ -210,7 +210,8 @@ def test_verify_catches_every_wrong_optimizer(fault, dtype):
     _, _, make = fault
     report = verify(make(), steps=100, dtype=dtype)
     assert not report.passed
-    assert suite.first_failure(report) == 1, report
+    assert report.first_failure.step == 1, report
+    assert suite.caught(report).startswith("caught at step 1: normwise relative error "), suite.caught(report)
 
 
 @pytest.mark.parametrize("case", registry.CASES[::2] + registry.SPACE_CASES[-2:], ids=lambda c: c.id.split(":")[0])
@@ -278,8 +279,29 @@ def test_each_equivalence_holds_and_its_control_fails(equivalence):
     main, control = equivalence.run("float64", 60)
     assert main.passed, main
     assert not control.passed, control
+    # Where each control is caught, from its definition: a step-level one at
+    # the first update; a schedule without its staircase inside the first
+    # epoch (0-based step 1: step 2); the staircase with boundaries b·spe
+    # instead of b·spe − 1 at its first boundary (0-based step 3·spe).
+    expected = {"staircase=False": 2, "boundaries b·spe": 3 * equivalences.SPE + 1}.get(equivalence.control, 1)
+    assert suite.caught(control).startswith(f"caught at step {expected}: normwise relative error "), suite.caught(control)
     if control.first_failure is not None:  # a step-level comparison (schedules are compared by value)
-        assert control.first_failure.step == 1, control
+        assert control.first_failure.step == expected, control
+
+
+@pytest.mark.once
+def test_a_control_says_where_it_was_caught():
+    """A control row's note: the first step past the tolerance with its
+    error, or the value of a one-comparison check; never "None"."""
+    report = suite.Report("control", "float64", [0.0] * 4, [0.0, 1e-13, 2e-12, 5.0], [1e-12] * 4)
+    assert suite.caught(report) == "caught at step 3: normwise relative error 2e-12 > 1e-12"
+    assert suite.caught(report, by="the gradient check's difference") == \
+        "caught by the gradient check's difference 2e-12 > 1e-12"
+    assert suite.caught(suite.Report("passed", "float64", [0.0], [1e-13], [1e-12])) == "not caught"
+    rows = [row for row in suite.gradient_check_rows(1, "float64", 0) if row.section == "control"]
+    assert len(rows) == 1 and rows[0].status == "PASS"
+    assert rows[0].note.startswith("caught by the gradient check's difference ") and rows[0].note.endswith(" > 1e-07")
+    assert float(rows[0].note.split()[-3]) > 1e-7  # forgetting λ/m·W changes the gradient by far more than 1e-7
 
 
 @pytest.mark.once
@@ -341,6 +363,13 @@ def test_whole_suite_passes_and_writes_json(tmp_path, capsys):
                     "equivalence:", "control:"):
         assert any(name.startswith(section) for name in names), section
     assert "case" in out and "max rel err" in out and "passed," in out
+    # Every control says where it was caught: a step, or the gradient check's difference.
+    assert "None" not in out, [line for line in out.splitlines() if "None" in line]
+    for row in payload["rows"]:
+        if row["name"].startswith("control:"):
+            assert row["note"].startswith(("caught at step ", "caught by the gradient check's difference ")), row
+        if row["name"].startswith("equivalence:") and row["status"] == "PASS":
+            assert " caught at step " in row["note"], row
 
 
 def test_cli_exit_status_1_when_a_check_fails(monkeypatch, capsys):

@@ -43,17 +43,27 @@ class Row:
         return f"{self.section}: {self.case}"
 
 
-def _row(section, case, report, note="", expect_pass=True):
+def _row(section, case, report, note="", expect_pass=True, by=None):
+    """A row of the table. A control (`expect_pass=False`) passes when its
+    report fails, and its note says where it was caught (`caught`)."""
     passed = report.passed if expect_pass else not report.passed
     if not expect_pass:
-        note = note or f"caught at step {first_failure(report)}"
+        note = note or caught(report, by)
     return Row(section, case, report.steps, report.max_abs_error, report.max_rel_error,
                report.tolerance, "PASS" if passed else "FAIL", note)
 
 
-def first_failure(report):
-    """The first step at which `report` failed (None if it passed)."""
-    return report.first_failure.step if report.first_failure else None
+def caught(report, by=None):
+    """Where a control's report failed: "caught at step t: normwise relative
+    error e > tolerance" at the first step past its tolerance, or, for a
+    report of one comparison (`by` names it, e.g. "the gradient check's
+    difference"), "caught by <by> e > tolerance"; "not caught" if it passed."""
+    for step, (error, tolerance) in enumerate(zip(report.max_rel_errors, report.tolerances), start=1):
+        if error > tolerance:
+            if by is not None:
+                return f"caught by {by} {error:.3g} > {tolerance:.3g}"
+            return f"caught at step {step}: normwise relative error {error:.3g} > {tolerance:.3g}"
+    return "not caught"
 
 
 def optimizer_rows(steps, dtype, seed):
@@ -170,7 +180,8 @@ def gradient_check_rows(steps, dtype, seed):
         lambda p: network.cost(X, Y, p), network.parameters, without_l2.gradients(X, Y), GRADIENT_CHECK_EPSILON
     )["all"]
     report = Report("gradcheck", "float64", [0.0], [difference], [GRADIENT_CHECK_TOLERANCE])
-    yield _row("control", "gradient check catches backprop without the L2 term", report, expect_pass=False)
+    yield _row("control", "gradient check catches backprop without the L2 term", report, expect_pass=False,
+               by="the gradient check's difference")
 
 
 def equivalence_rows(steps, dtype, seed):
@@ -184,7 +195,7 @@ def equivalence_rows(steps, dtype, seed):
         if control.passed:
             row.status, row.note = "FAIL", f"control ({equivalence.control}) was not caught"
         else:
-            row.note = f"control ({equivalence.control}) caught at step {first_failure(control)}"
+            row.note = f"control ({equivalence.control}) {caught(control)}"
         yield row
 
 
