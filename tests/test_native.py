@@ -200,10 +200,33 @@ def run_python(code, **env):
     return result.stdout
 
 
+# What other platforms lack, simulated here (each a prelude run before
+# `import keras_optims`, or an environment): macOS has /dev/fd and user ids
+# but may have no compiler; Windows has no os.getuid (and no /proc or
+# /dev/fd); a container may have neither /proc/<pid>/fd nor /dev/fd.
+MISSING = {
+    "no C++ compiler": ("", {"CXX": "no-such-compiler-here"}, "no C++ compiler found"),
+    "no os.getuid": ("import os; del os.getuid", {}, "this platform has no user ids (os.getuid)"),
+    "no /proc/<pid>/fd or /dev/fd": (
+        "import os, os.path; _exists = os.path.exists; "
+        "os.path.exists = lambda p: False if str(p).startswith(('/proc/', '/dev/fd')) else _exists(p)",
+        {}, "this platform cannot open a file by its descriptor (no /proc/<pid>/fd or /dev/fd)"),
+}
+GRADIENTS = [[0.5, -1.0, 2.0], [1e-3, 3.0, -0.25], [-2.0, 0.0, 1.0]]
+
+
 @pytest.mark.slow
-def test_without_a_compiler_the_default_warns_and_uses_xla_and_fused_true_raises(tmp_path):
+@pytest.mark.parametrize("missing", MISSING)
+def test_where_the_kernel_cannot_be_built_the_default_warns_and_trains_with_the_rule(tmp_path, missing):
+    """`import keras_optims` works; `fused=True` raises naming the reason;
+    the default (`fused=None`) warns once with it and takes the course's
+    Adam steps with XLA (held to the reference by hand below); `python -m
+    keras_optims.native` exits 1 with the reason; nothing is built."""
+    from keras_optims.verification import reference
+
+    prelude, env, reason = MISSING[missing]
     out = run_python(
-        """
+        prelude + "\n" + textwrap.dedent("""
         import warnings
         import numpy as np, keras, tensorflow as tf
         import keras_optims
@@ -212,21 +235,64 @@ def test_without_a_compiler_the_default_warns_and_uses_xla_and_fused_true_raises
             keras_optims.Adam(fused=True)
         except native.NativeUnavailable as error:
             print("RAISED:", error)
-        opt = keras_optims.Adam()
-        v = keras.Variable(np.ones(3, "float32"))
+        opt = keras_optims.Adam(0.1)
+        v = keras.Variable(np.array([1.0, -2.0, 3.0]), dtype="float64")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            opt.apply([tf.ones(3)], [v])
+            for g in GRADIENTS:
+                opt.apply([tf.constant(g, tf.float64)], [v])
         print("WARNED:", [str(w.message) for w in caught])
         print("PATHS:", dict(opt._updater.updates_by_path))
-        """,
-        CXX="no-such-compiler-here",
-        KERAS_OPTIMS_CACHE_DIR=str(tmp_path),
+        print("W:", v.numpy().tolist())
+        import runpy, sys
+        try:
+            runpy.run_module("keras_optims.native", run_name="__main__")
+        except SystemExit as exit:
+            print("AHEAD OF TIME EXIT:", exit.code)
+        """).replace("GRADIENTS", repr(GRADIENTS)),
+        KERAS_OPTIMS_CACHE_DIR=str(tmp_path / "cache"), **env,
     )
-    assert "RAISED: fused=True needs the fused CPU kernel" in out and "no C++ compiler found" in out
-    assert "keras_optims: the fused CPU kernel is unavailable (no C++ compiler" in out.split("WARNED:")[1]
-    assert "PATHS: {'xla': 1}" in out
-    assert not list(tmp_path.iterdir())
+    assert "RAISED: fused=True needs the fused CPU kernel" in out and reason in out.split("WARNED:")[0], out
+    warned = out.split("WARNED:")[1].split("PATHS:")[0]
+    assert warned.count("the fused CPU kernel is unavailable") == 1 and reason in warned, warned
+    assert f"PATHS: {{'xla': {len(GRADIENTS)}}}" in out  # every step by XLA
+    W, v, s = np.array([1.0, -2.0, 3.0]), np.zeros(3), np.zeros(3)
+    for t, g in enumerate(GRADIENTS, start=1):
+        W, v, s = reference.adam_step(W, np.array(g), v, s, t, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    got = np.array(json.loads(out.split("W:")[1].splitlines()[0]))
+    np.testing.assert_allclose(got, W, rtol=1e-12, atol=0)  # float64, a few roundings a step (the suite's bound)
+    assert "AHEAD OF TIME EXIT: 1" in out
+    assert not list((tmp_path / "cache").glob("*.so"))
+
+
+@pytest.mark.slow
+def test_the_first_build_says_what_where_and_how_long_and_can_be_done_ahead_of_time(tmp_path):
+    """`python -m keras_optims.native` on an empty cache: one line on
+    standard error before the compiler runs (what is built, about how long,
+    where it is cached, the command), then where the library is, exit 0.
+    Then a fit in a new process finds it and says nothing."""
+    cache = tmp_path / "cache"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_OPTIMS_CACHE_DIR": str(cache)}
+    built = subprocess.run([sys.executable, "-m", "keras_optims.native"], capture_output=True, text=True, env=env,
+                           timeout=600)
+    assert built.returncode == 0, built.stderr[-3000:]
+    lines = [line for line in built.stderr.splitlines() if line.startswith("keras_optims:")]
+    assert len(lines) == 1, built.stderr
+    assert lines[0].startswith("keras_optims: building the fused CPU kernel (course_update.cc, for TensorFlow "
+                               f"{tf.__version__}, with ")
+    assert f"about {native.build.BUILD_SECONDS}" in lines[0] and f"cached in {cache}." in lines[0]
+    assert "`python -m keras_optims.native` builds it ahead of time" in lines[0]
+    library = list(cache.glob("course_update-*.so"))
+    assert len(library) == 1 and f"the fused CPU kernel is ready: {library[0]} (instruction set " in built.stdout
+    again = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import numpy as np, keras, keras_optims
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras_optims.Adam(), loss="mse")
+        model.fit(np.ones((8, 2)), np.ones((8, 1)), verbose=0)
+        print("PATHS:", dict(model.optimizer._updater.updates_by_path))
+        """)], capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "building the fused CPU kernel" not in again.stderr and "'fused'" in again.stdout, again.stdout
 
 
 class TrainStep(tf.Module):

@@ -63,7 +63,12 @@ import os
 import threading
 import warnings
 
-import tensorflow as tf
+try:
+    import tensorflow as tf
+except ModuleNotFoundError as error:  # the kernel is a TensorFlow op
+    raise ModuleNotFoundError(
+        'keras_optims.native (the fused CPU kernel) needs TensorFlow: pip install "keras-optims[tensorflow]"'
+    ) from error
 
 from keras_optims.native import build, trust
 # What the tests and the docs name as native.X; the names live in `build`

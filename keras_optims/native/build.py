@@ -31,6 +31,9 @@ FLAGS = ["-shared", "-fPIC", "-O3", "-w", "-fno-math-errno", "-ffp-contract=off"
 # the same); -ffp-contract=off keeps a*b + c two roundings, as TensorFlow's
 # own element-wise ops compute it, instead of one fused multiply-add.
 DEFAULT_BUILD_TIMEOUT = 300.0
+# What the first build's line says it takes (g++ 12, TensorFlow 2.21, x86-64:
+# 6 s on an idle core, 25 s on a busy 2-core machine).
+BUILD_SECONDS = "5 to 30 s"
 # The record of the last build for one identity (`record_identity`): a
 # file per identity, so that environments sharing the cache folder (two
 # TensorFlow versions, two compilers) each keep theirs.
@@ -266,11 +269,21 @@ def _kill_group(process):
     process.communicate()
 
 
+def announce(folder, command):
+    """The one line a build prints before it starts, on standard error: the
+    first step that needs the kernel waits for it, and a silent wait reads
+    as a hang."""
+    print(f"keras_optims: building the fused CPU kernel ({SOURCE.name}, for TensorFlow {tf.__version__}, with "
+          f"{' '.join(command)}), once per TensorFlow and compiler; about {BUILD_SECONDS}. It is cached in "
+          f"{folder}. `python -m keras_optims.native` builds it ahead of time.", file=sys.stderr, flush=True)
+
+
 def build(folder_fd, folder, name, uid, identity):
     """Compiles the kernel into `name` in the open folder."""
     command = compiler()
     if shutil.which(command[0]) is None:
         raise trust.NativeUnavailable(f"no C++ compiler found (looked for {command[0]!r}; set CXX to choose one)")
+    announce(folder, command)
     timeout = build_timeout()
     _clear_stale(folder_fd)
     partial = f"{name}.{secrets.token_hex(8)}.tmp"
