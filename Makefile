@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-exhaustive check check-all test-compat mutants mutants-changed docs docs-serve test-site bench device-wheels install clean
+.PHONY: demo test test-slow test-exhaustive check check-all test-compat release-check mutants mutants-changed docs docs-serve test-site bench device-wheels kernel install clean
 
 # torch is installed first at the CPU build this project's machines carry:
 # the `torch` extra's range then installs nothing more (on its own it would
@@ -34,8 +34,8 @@ demo: $(STAMP)
 #   make test       the fast gate, before every commit: the unmarked tests
 #   make check      what CI runs (.ci/run): make test, then the `slow` tests,
 #                   the docs site built and opened in chromium, the version
-#                   matrix, and the slips of files changed since the last
-#                   full mutation run
+#                   matrix, the release's distributions, and the slips of
+#                   files changed since the last full mutation run
 #   make check-all  make check, then the `exhaustive` tests and every slip
 #
 # Each pytest tier runs once per Keras backend: every test under TensorFlow,
@@ -97,7 +97,8 @@ check: $(STAMP)
 	$(MAKE) test-slow $(SLOW_LANES)
 	$(MAKE) docs
 	$(MAKE) test-site
-	$(MAKE) test-compat
+	$(MAKE) test-compat COMPAT_ARGS=--skip-dists
+	$(MAKE) release-check
 	$(MAKE) mutants-changed
 
 check-all: check
@@ -107,10 +108,26 @@ check-all: check
 # Both ends of every version range in pyproject.toml, on each backend, from
 # the built wheel, each configuration in a fresh environment
 # (tests/compat/matrix.toml, tests/compat/run.py); then the wheel with only [jax] and
-# only [torch]. uv makes the environments and keeps one download cache.
+# only [torch] (`make check` leaves those to release-check: COMPAT_ARGS=--skip-dists).
+# uv makes the environments and keeps one download cache.
+COMPAT_ARGS ?=
+
 test-compat: $(STAMP)
 	$(BIN)/python -m pip install --quiet --group compat
-	$(BIN)/python tests/compat/run.py
+	$(BIN)/python tests/compat/run.py $(COMPAT_ARGS)
+
+# A release's distributions, built and checked as a maintainer cuts them
+# (tests/release/run.py): the sdist and the wheel, twine check --strict, the
+# wheel holding the package alone, the sdist the tracked files, the wheel from
+# the sdist the same as from the tree, three builds byte for byte
+# (SOURCE_DATE_EPOCH), and each extra's wheel installed fresh running README's
+# "Use" and "Prove it". TAG=vX.Y.Z (the release workflow) also checks the tag,
+# a final version and a dated CHANGELOG heading. The files: build/release/dist/.
+TAG ?=
+
+release-check: $(STAMP)
+	$(BIN)/python -m pip install --quiet --group compat
+	$(BIN)/python tests/release/run.py $(if $(TAG),--tag $(TAG))
 
 # Mutation testing: each slip of tests/mutants/slips.toml planted in a
 # scratch copy, the checks that cover its file run on it; prints the kill

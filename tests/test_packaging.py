@@ -77,9 +77,13 @@ def bound(requirement, operator):
     return versions[0] if versions else None
 
 
-def test_every_backend_has_a_lowest_and_a_newest_configuration():
+def test_every_backend_has_a_lowest_and_a_newest_configuration_and_the_newest_on_python_313():
     names = sorted(c["name"] for c in matrix())
-    assert names == sorted(f"{b}-{end}" for b in BACKEND_EXTRAS for end in ("lowest", "newest"))
+    assert names == sorted(f"{b}-{end}" for b in BACKEND_EXTRAS for end in ("lowest", "newest", "newest-py313"))
+    for backend in BACKEND_EXTRAS:
+        newest, py313 = (next(c for c in matrix() if c["name"] == f"{backend}-{end}") for end in ("newest", "newest-py313"))
+        assert py313["python"] == "3.13" and py313["pins"] == newest["pins"]
+        assert py313.get("tests") == newest.get("tests")
     for config in matrix():
         assert config["name"].startswith(config["backend"] + "-")
 
@@ -178,9 +182,10 @@ def test_the_compat_runner_reads_every_configuration_and_its_tests_exist():
 
 @requires("tensorflow", "jax", "torch")  # make check's environment, with every backend
 def test_a_configuration_runs_fewer_tests_only_where_make_test_runs_them_all_on_its_releases():
-    """tests/compat/matrix.toml gives tensorflow-newest and jax-newest fewer
-    tests than the whole selection because `make check` runs every test on
-    the same releases; that holds while this environment's releases are the
+    """tests/compat/matrix.toml gives tensorflow-newest and jax-newest (and
+    their Python 3.13 twins, which add the interpreter) fewer tests than the
+    whole selection because `make check` runs every test on the same
+    releases; that holds while this environment's releases are the
     ones they pin (a pin moved, or a capped range widened, ends it)."""
     runner = compat_runner()
     reduced = []
@@ -192,4 +197,4 @@ def test_a_configuration_runs_fewer_tests_only_where_make_test_runs_them_all_on_
             installed = importlib.metadata.version(pin.name)
             assert pin.specifier.contains(installed), (
                 f"{config['name']} pins {pin} but make check runs {pin.name} {installed}: give it the whole selection")
-    assert reduced == ["tensorflow-newest", "jax-newest"]
+    assert reduced == ["tensorflow-newest", "tensorflow-newest-py313", "jax-newest", "jax-newest-py313"]

@@ -231,16 +231,22 @@ def check_distribution(wheel, backend, out_root):
             bin_dir = make_env(home / "venv", sys.executable, [f"{wheel}[{backend}]"], log)
             env = clean_env(KERAS_HOME=str(home / "keras-home"))
             versions = installed(bin_dir)
-            result["versions"] = {k: versions[k] for k in ("keras", "numpy", "jax", "optax", "torch") if k in versions}
+            result["versions"] = {k: versions[k] for k in ("keras", "numpy", "tensorflow", "tf-keras", "jax", "optax", "torch")
+                                  if k in versions}
             result["tensorflow_installed"] = importable(bin_dir, "tensorflow")
-            if result["tensorflow_installed"]:
-                raise RuntimeError(f"[{backend}] brought TensorFlow with it")
+            if result["tensorflow_installed"] != (backend == "tensorflow"):
+                raise RuntimeError(f"[{backend}] {'brought' if result['tensorflow_installed'] else 'lacks'} TensorFlow")
             no_backend = subprocess.run([str(bin_dir / "python"), "-c", "import keras_optims"], cwd=home,
                                         env=env, capture_output=True, text=True)
-            result["error_without_backend"] = no_backend.stderr.strip().splitlines()[-1] if no_backend.stderr else ""
-            if no_backend.returncode == 0 or "keras-optims[tensorflow]" not in no_backend.stderr:
-                raise RuntimeError(f"import keras_optims without TensorFlow and without KERAS_BACKEND did not "
-                                   f"name the extra: {no_backend.stderr[-800:]}")
+            if backend == "tensorflow":  # Keras's default backend: the import works with none chosen
+                result["error_without_backend"] = ""
+                if no_backend.returncode != 0:
+                    raise RuntimeError(f"import keras_optims with [tensorflow] failed: {no_backend.stderr[-800:]}")
+            else:
+                result["error_without_backend"] = no_backend.stderr.strip().splitlines()[-1] if no_backend.stderr else ""
+                if no_backend.returncode == 0 or "keras-optims[tensorflow]" not in no_backend.stderr:
+                    raise RuntimeError(f"import keras_optims without TensorFlow and without KERAS_BACKEND did not "
+                                       f"name the extra: {no_backend.stderr[-800:]}")
             example = home / "example.py"
             example.write_text(README_EXAMPLE.search((ROOT / "README.md").read_text()).group(1))
             run([bin_dir / "python", example], log, env={**env, "KERAS_BACKEND": backend}, cwd=home)
@@ -261,6 +267,22 @@ def check_distribution(wheel, backend, out_root):
             result["ok"], result["error"] = False, str(error)
     result["minutes"] = round((time.monotonic() - started) / 60, 1)
     return result
+
+
+def distribution_table(distributions):
+    """The distribution checks as Markdown lines."""
+    lines = ["| distribution check | versions | TensorFlow installed | `import keras_optims`, no backend chosen | "
+             "README example | README's Prove it | minutes |", "| --- | --- | --- | --- | --- | --- | ---: |"]
+    for r in distributions:
+        if r["backend"] == "tensorflow":
+            named = "works (TensorFlow is Keras's default)" if r.get("ok") else "—"
+        else:
+            named = "names the extra" if "keras-optims[tensorflow]" in r.get("error_without_backend", "") else "—"
+        installed_tf = {True: "yes", False: "no"}.get(r.get("tensorflow_installed"), "—")
+        lines.append(f"| {r['name']}{'' if r['ok'] else ' **FAILED**'} | {listed(r.get('versions'))} | "
+                     f"{installed_tf} | {named} | {r.get('readme_example', '—')} | "
+                     f"{counts(r.get('verification'))} | {r['minutes']} |")
+    return lines
 
 
 def build(out_root):
@@ -294,14 +316,7 @@ def markdown(summary):
                      f"{tests['passed']} | {tests['failed']} | {tests['skipped']} | {counts(ver.get('float64'))} | "
                      f"{counts(ver.get('float32'))} | {r['minutes']} |")
     if summary.get("distributions"):
-        lines += ["", "| distribution check | versions | TensorFlow installed | `import keras_optims`, no backend chosen | "
-                  "README example | README's Prove it | minutes |", "| --- | --- | --- | --- | --- | --- | ---: |"]
-        for r in summary["distributions"]:
-            named = "names the extra" if "keras-optims[tensorflow]" in r.get("error_without_backend", "") else "—"
-            installed_tf = {True: "yes", False: "no"}.get(r.get("tensorflow_installed"), "—")
-            lines.append(f"| {r['name']}{'' if r['ok'] else ' **FAILED**'} | {listed(r.get('versions'))} | "
-                         f"{installed_tf} | {named} | {r.get('readme_example', '—')} | "
-                         f"{counts(r.get('verification'))} | {r['minutes']} |")
+        lines += [""] + distribution_table(summary["distributions"])
     if summary.get("sizes"):
         lines += ["", "| file | bytes |", "| --- | ---: |"] + [f"| {n} | {s:,} |" for n, s in summary["sizes"].items()]
     errors = [f"- {r['name']}: {r['error']}" for r in summary["configs"] + summary.get("distributions", []) if "error" in r]
