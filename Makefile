@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-exhaustive check check-all test-compat release-check mutants mutants-changed docs docs-serve test-site bench device-wheels kernel install clean
+.PHONY: demo test test-slow test-exhaustive check check-all test-backend test-compat release-check mutants mutants-changed docs docs-serve test-site bench device-wheels install clean
 
 # torch is installed first at the CPU build this project's machines carry:
 # the `torch` extra's range then installs nothing more (on its own it would
@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_CPU)"
 	$(BIN)/python -m pip install --quiet -e ".[tensorflow,jax,torch,test,examples]"
+	$(BIN)/python -m pip install --quiet --group lint
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -81,6 +82,14 @@ endef
 
 test: $(STAMP)
 	$(call lanes,test,not slow and not exhaustive)
+
+# One backend's run of the fast tier, for a CI job of its own (the
+# workflows' matrix, .github/workflows/ci.yml): make test-backend BACKEND=jax.
+# The `once` tests run where BACKEND is ONCE (torch, as in make test).
+BACKEND ?= tensorflow
+
+test-backend: $(STAMP)
+	KERAS_OPTIMS_ONCE=$(ONCE) KERAS_BACKEND=$(BACKEND) $(PYTEST) -m "not slow and not exhaustive"
 
 test-slow: $(STAMP)
 	$(call lanes,test-slow,slow)

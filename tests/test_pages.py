@@ -158,6 +158,15 @@ def check_command(words, where):
             parse(arguments)
         except SystemExit as error:
             raise AssertionError(f"{where}: the CLI refuses {arguments}") from error
+    elif words[:3] == ["python", "-m", "keras_optims.native"]:
+        from keras_optims.native import __main__ as kernel
+
+        assert words[3:] == [], f"{where}: python -m keras_optims.native takes no arguments"
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                kernel.main(["--help"])
+        except SystemExit as exit:
+            assert exit.code == 0, f"{where}: python -m keras_optims.native --help exited {exit.code}"
     elif words[0] == "python" and words[1].endswith(".py"):
         assert (ROOT / words[1]).is_file(), f"{where}: {words[1]} does not exist"
         done = subprocess.run([sys.executable, words[1], "--help"], cwd=ROOT, capture_output=True, text=True,
