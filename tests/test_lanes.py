@@ -98,8 +98,9 @@ def test_each_tier_selects_its_tests_by_marker_in_both_lanes(target, selection):
 @pytest.mark.tensorflow
 def test_ci_runs_make_check_and_make_check_runs_every_tier_but_the_exhaustive_one():
     """.ci/run runs `make check`; `make check` runs make test (README's
-    command), the slow tier, the site and its check, the version matrix and
-    the changed slips; `make check-all` adds the rest."""
+    command), the slow tier, the site and its check, the version matrix, the
+    release's distributions and the changed slips; `make check-all` adds the
+    rest."""
     ci = (ROOT / ".ci" / "run").read_text()
     assert [line for line in ci.splitlines() if line.startswith("make ")] == ["make check"]
     makefile = (ROOT / "Makefile").read_text()
@@ -108,7 +109,7 @@ def test_ci_runs_make_check_and_make_check_runs_every_tier_but_the_exhaustive_on
         body = makefile.split(f"\n{target}:")[1].split("\n\n")[0]
         return [line.split("$(MAKE) ")[1].split()[0] for line in body.splitlines() if "$(MAKE) " in line]
 
-    assert steps("check") == ["test", "test-slow", "docs", "test-site", "test-compat", "mutants-changed"]
+    assert steps("check") == ["test", "test-slow", "docs", "test-site", "test-compat", "release-check", "mutants-changed"]
     assert makefile.split("\ncheck-all:")[1].split()[0] == "check"
     assert steps("check-all") == ["test-exhaustive", "mutants"]
 
