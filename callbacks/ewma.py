@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from keras_optims import checks
+from keras_optims.callbacks.batch_values import BatchValues
 from keras_optims.callbacks.serializable import SerializableCallback
 
 
@@ -75,25 +76,16 @@ class EWMA(SerializableCallback):
     training (the `fit` call) across epochs. β = 0.9 averages over roughly
     the last 1/(1 − β) = 10 batches.
 
-    Keras does not log each batch's own value: its batch logs hold the mean of
-    the epoch so far, m_k after k batches, weighted by examples. The callback
-    recovers the batch's value as
-
-        θ_k = (N_k·m_k − N_{k−1}·m_{k−1}) / (N_k − N_{k−1})
-
-    with N_k the examples seen in the epoch so far, read from the model's
-    loss tracker (Keras's own example count). For `"loss"` the tracker's
-    running sum N_k·m_k is read directly rather than rebuilt from the logged
-    mean (under JAX and PyTorch, Keras 3.15 logs that mean in float32 even
-    for a float64 model). With equal batches this is
-    θ_k = k·m_k − (k−1)·m_{k−1}; the example weighting makes the last,
-    smaller batch of an epoch come out right too. (Where the model has no
-    loss tracker, e.g. a custom `train_step`, batches are taken as equal.)
-    The recovered value inherits the rounding of the logged means, about
-    k·ulp(m): for a float32 loss near 1 and 1,000 batches per epoch, ~1e-4.
-    With `steps_per_execution = n > 1` Keras calls back once per n batches;
-    the callback then recovers the mean of those batches and applies it n
-    times (V ← βⁿ·V + (1 − βⁿ)·θ), so t still counts batches.
+    θ_t is recovered from Keras's batch logs, which hold the running mean
+    of the epoch so far, by `BatchValues` (`keras_optims.callbacks.batch_values`):
+    θ_k = (N_k·m_k − N_{k−1}·m_{k−1}) / (N_k − N_{k−1}), with N_k the
+    examples seen in the epoch, read from Keras's loss tracker (for `"loss"`
+    its running sum too), so the last, smaller batch of an epoch comes out
+    right. The recovered value inherits the rounding of the logged means,
+    about k·ulp(m): for a float32 loss near 1 and 1,000 batches per epoch,
+    ~1e-4. With `steps_per_execution = n > 1` Keras calls back once per n
+    batches; the callback then recovers the mean of those batches and applies
+    it n times (V ← βⁿ·V + (1 − βⁿ)·θ), so t still counts batches.
 
     What it writes into the logs, so that `History`, `CSVLogger` and
     `TensorBoard` (listed after it in `callbacks=[…]`) record it:
@@ -143,10 +135,8 @@ class EWMA(SerializableCallback):
 
     def _reset(self):
         self.t = 0  # batches since the start of training
-        self._k = 0  # batches since the start of the epoch
-        self._examples = 0.0  # examples since the start of the epoch
+        self._values = BatchValues(self.monitor)
         self._average = {name: ExponentialAverage(self.beta, self.bias_correction) for name in self.monitor}
-        self._epoch_sum = {name: 0.0 for name in self.monitor}
         self._last = {}
         self._seen = set()
         self._warned = False
@@ -156,40 +146,14 @@ class EWMA(SerializableCallback):
         self._reset()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._k = 0
-        self._examples = 0.0
-        self._epoch_sum = {name: 0.0 for name in self.monitor}
+        self._values.epoch_begin()
         self._last = {}
 
-    def _loss_tracker(self):
-        return getattr(self.model, "_loss_tracker", None) if self.model is not None else None
-
-    def _examples_seen(self, k):
-        """N_k: Keras's count of examples in this epoch, or k if unknown."""
-        count = getattr(self._loss_tracker(), "count", None)
-        return float(count.numpy()) if count is not None else float(k)
-
-    def _running_sum(self, name, mean, examples):
-        """N_k·m_k: the loss tracker's own sum for "loss", else rebuilt from the mean."""
-        total = getattr(self._loss_tracker(), "total", None)
-        if name == "loss" and total is not None:
-            return float(total.numpy())
-        return examples * mean
-
     def on_train_batch_end(self, batch, logs=None):
-        k = batch + 1
-        steps = k - self._k
-        self._k = k
-        examples, previous_examples = self._examples_seen(k), self._examples
-        self._examples = examples
+        steps, values = self._values.batch_end(self.model, batch, logs)
         self.t += steps
-        for name in self.monitor:
-            if logs is None or name not in logs:
-                continue
+        for name, value in values.items():
             self._seen.add(name)
-            running_sum = self._running_sum(name, float(logs[name]), examples)
-            value = (running_sum - self._epoch_sum[name]) / (examples - previous_examples)
-            self._epoch_sum[name] = running_sum
             reported = self._average[name].update(value, steps)
             logs[f"batch_{name}"] = value
             logs[f"ewma_{name}"] = reported

@@ -12,7 +12,7 @@ import textwrap
 import keras
 import pytest
 
-MODULES = ["keras_optims", "keras_optims.schedules", "keras_optims.callbacks", "keras_optims.verification",
+MODULES = ["keras_optims", "keras_optims.schedules", "keras_optims.callbacks", "keras_optims.tuning", "keras_optims.verification",
            "keras_optims.verification.testing"]
 if keras.backend.backend() == "tensorflow":  # the fused kernel and tf_keras are TensorFlow's (and import it)
     MODULES += ["keras_optims.native", "keras_optims.tf_keras"]
@@ -49,7 +49,7 @@ def test_the_examples_are_found():
     names = {name.rsplit("[", 1)[0] for name, _ in EXAMPLES}
     assert {"keras_optims.verification.check", "keras_optims.verification.verify",
             "keras_optims.verification.testing", "keras_optims.callbacks.EWMA",
-            "keras_optims.callbacks.TrajectoryRecorder"} <= names, sorted(names)
+            "keras_optims.callbacks.TrajectoryRecorder", "keras_optims.tuning.find_learning_rate"} <= names, sorted(names)
     assert examples('Text.\n\n    Examples:\n        ```python\n        x = 1\n        ```\n') == ["x = 1\n"]
 
 

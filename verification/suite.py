@@ -19,7 +19,7 @@ import numpy as np
 
 import keras_optims
 from keras_optims import compat
-from keras_optims.verification import equivalences, faults, reference, registry, training
+from keras_optims.verification import equivalences, faults, range_test, reference, registry, training
 from keras_optims.verification.harness import Report, verify
 from keras_optims.verification.tolerances import UNIT_ROUNDOFF
 
@@ -148,6 +148,22 @@ def ewma_rows(steps, dtype, seed):
                 yield _row("ewma", f"{label}, β={beta}, {kind}", report)
 
 
+def range_test_rows(steps, dtype, seed):
+    """The learning-rate range test (`keras_optims.tuning`): its α schedule
+    at every step before, through and past the test; a whole test in `fit`
+    on a linear model, float64, each step's loss and its bias-corrected
+    average against `reference.range_test`; and two controls (a schedule a
+    step late, an average without bias correction) that must be caught."""
+    schedule, late = range_test.schedule_rows_data(max(steps, 2))
+    yield _row("range test", "α_k = α_min·(α_max/α_min)^(k/(K−1)), RangeTestSchedule", schedule)
+    reports = range_test.linear_reports()
+    yield _row("range test", "α of each step, find_learning_rate", reports["rates"])
+    yield _row("range test", "each step's loss, linear model, fit, float64", reports["losses"])
+    yield _row("range test", "bias-corrected average of the losses (β = 0.9)", reports["average"])
+    yield _row("control", "range test: α schedule one step late", late, expect_pass=False)
+    yield _row("control", "range test: average without bias correction", reports["uncorrected"], expect_pass=False)
+
+
 def training_rows(steps, dtype, seed):
     for case in training.TRAINING_CASES:
         report, ewma_report = training.run(case, seed)
@@ -274,6 +290,7 @@ SECTIONS = [
     ("hyperparameter space", space_rows),
     ("schedule", schedule_rows),
     ("ewma", ewma_rows),
+    ("range test", range_test_rows),
     ("training", training_rows),
     ("gradient check", gradient_check_rows),
     ("mini-batches", minibatch_rows),

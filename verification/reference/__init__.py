@@ -11,6 +11,7 @@ from .gradient_check import approximate_gradients, gradient_check, relative_diff
 from .minibatches import random_mini_batches
 from .network import Network
 from .optimizers import adam_step, gd_step, keras_sgd_step, momentum_step, rmsprop_step
+from .range_test import linear_range_test, range_test_rate
 from .schedules import (
     NUMBERINGS,
     assignment_rates,
@@ -39,8 +40,10 @@ __all__ = [
     "inverse_sqrt_decay",
     "inverse_time_decay",
     "keras_sgd_step",
+    "linear_range_test",
     "momentum_step",
     "random_mini_batches",
+    "range_test_rate",
     "relative_difference",
     "rmsprop_step",
     "schedule_lr_decay",
