@@ -30,7 +30,7 @@ from keras_optims.gradient_descent import GradientDescent  # noqa: E402
 from keras_optims.momentum import Momentum  # noqa: E402
 from keras_optims.rmsprop import RMSProp  # noqa: E402
 
-__version__ = "0.2.0"  # the one place; pyproject.toml reads it, CHANGELOG.md lists it
+__version__ = "0.3.0.dev0"  # the one place; pyproject.toml reads it, CHANGELOG.md lists it
 
 if keras.backend.backend() == "tensorflow":
     # A SavedModel whose training step used the fused kernel loads after

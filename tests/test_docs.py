@@ -93,11 +93,12 @@ def public_names():
     import keras_optims.native
     import keras_optims.schedules
     import keras_optims.tf_keras
+    import keras_optims.tuning
     import keras_optims.verification
     import keras_optims.verification.testing
 
-    modules = [keras_optims.callbacks, keras_optims.schedules, keras_optims.tf_keras, keras_optims.verification,
-               keras_optims.verification.testing, keras_optims.native]
+    modules = [keras_optims.callbacks, keras_optims.schedules, keras_optims.tf_keras, keras_optims.tuning,
+               keras_optims.verification, keras_optims.verification.testing, keras_optims.native]
     names = {f"keras_optims.{n}" for n in keras_optims.__all__ if n not in ("callbacks", "schedules")}
     for module in modules:
         names.update(f"{module.__name__}.{n}" for n in module.__all__)
