@@ -56,15 +56,8 @@ class RangeTestSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return low * ops.power(ratio, k / ops.convert_to_tensor(float(self.steps - 1), dtype=dtype))
 
     def get_config(self):
-        return dataclasses.asdict(_Config(self.min_learning_rate, self.max_learning_rate, self.steps, self.start_step))
-
-
-@dataclasses.dataclass
-class _Config:
-    min_learning_rate: float
-    max_learning_rate: float
-    steps: int
-    start_step: int
+        return {"min_learning_rate": self.min_learning_rate, "max_learning_rate": self.max_learning_rate,
+                "steps": self.steps, "start_step": self.start_step}
 
 
 def suggest(learning_rates, smoothed):
@@ -208,8 +201,8 @@ class LearningRateRangeTest(keras.callbacks.Callback):
         self._state = TrainingState.capture(model, self._before)
         schedule = RangeTestSchedule(self.min_learning_rate, self.max_learning_rate, self.steps,
                                      int(keras.ops.convert_to_numpy(optimizers_of(model)[-1].iterations)))
-        for optimizer in optimizers_of(model)[-1:]:
-            object.__setattr__(optimizer, "_learning_rate", schedule)
+        # The innermost optimizer's: a LossScaleOptimizer uses its inner one's.
+        object.__setattr__(optimizers_of(model)[-1], "_learning_rate", schedule)
         model.make_train_function(force=True)
         self._values = BatchValues(["loss"])
         self._average = ExponentialAverage(self.beta)
