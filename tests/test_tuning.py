@@ -361,3 +361,50 @@ def test_uncompiled_model_and_empty_data_are_rejected():
         sweep_batch_size(_linear_model(), _Batches(x, y, 16), None)
     with pytest.raises(ValueError, match="max_epochs"):
         sweep_batch_size(_linear_model(), x, y, max_epochs=0)
+
+
+def _generator_states():
+    """Every global generator's state, comparable with ==."""
+    import random
+
+    states = {"python": random.getstate(), "numpy": np.random.get_state()[1].tolist()}
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        states["tensorflow"] = tf.random.get_global_generator().state.numpy().tolist()
+    if keras.backend.backend() == "torch":
+        import torch
+
+        states["torch"] = torch.get_rng_state().tolist()
+    return states
+
+
+def test_random_state_drawn_during_the_test_is_put_back(monkeypatch):
+    # Whatever the steps draw from the global generators (a user's callback,
+    # an augmentation layer) is undone: Python's, NumPy's, and the backend's.
+    import random
+
+    draws = [random.random, np.random.random]
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        draws.append(lambda: tf.random.get_global_generator().normal([]))
+    if keras.backend.backend() == "torch":
+        import torch
+
+        draws.append(lambda: torch.rand(()))
+    record = LearningRateRangeTest.on_train_batch_end
+
+    def drawing(self, batch, logs=None):
+        record(self, batch, logs)
+        for draw in draws:
+            draw()
+
+    x, y = _data(128)
+    model = _linear_model()
+    for draw in draws:
+        draw()  # every generator exists before the test
+    before = _generator_states()
+    monkeypatch.setattr(LearningRateRangeTest, "on_train_batch_end", drawing)
+    find_learning_rate(model, x, y, steps=6, max_learning_rate=1e-3, verbose=0)
+    assert _generator_states() == before

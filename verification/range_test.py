@@ -65,7 +65,12 @@ def linear_problem(seed=0, m=64, n_x=3):
     return X, Y, W, 0.0
 
 
-def run_linear(steps=40, low=1e-3, high=1.5, beta=0.9, seed=0, optimizer=None, stop_factor=4.0):
+# The linear test's α range and length: from too small to move the loss to
+# just below the largest stable α (about 1, the curvature being about 2).
+LOW, HIGH, STEPS = 1e-3, 1.5, 40
+
+
+def run_linear(steps=STEPS, low=LOW, high=HIGH, beta=0.9, seed=0, stop_factor=4.0):
     """A range test by `find_learning_rate` on the linear problem, whole-data
     batches, float64. Returns (LearningRateRange, the reference's losses
     for the same number of steps)."""
@@ -73,7 +78,7 @@ def run_linear(steps=40, low=1e-3, high=1.5, beta=0.9, seed=0, optimizer=None, s
     with floatx("float64"):
         model = keras.Sequential([keras.Input((X.shape[0],), dtype="float64"), ExactDense(1, dtype="float64")])
         model.set_weights([W.T, np.array([b])])
-        model.compile(optimizer=optimizer or keras_optims.GradientDescent(), loss=SquaredError())
+        model.compile(optimizer=keras_optims.GradientDescent(), loss=SquaredError())
         found = find_learning_rate(model, X.T, Y.T, batch_size=X.shape[1], min_learning_rate=low,
                                    max_learning_rate=high, steps=steps, beta=beta, stop_factor=stop_factor, verbose=0)
     rates = [reference.range_test_rate(low, high, steps, k) for k in range(len(found.losses))]
@@ -102,8 +107,8 @@ def linear_reports(beta=0.9):
     uncorrected = _report("range test average, uncorrected", found.smoothed,
                           reference.ewma(expected, beta, bias_correction=False), average_tolerances)
     rates = _report("range test α", found.learning_rates,
-                    np.array([reference.range_test_rate(1e-3, 1.5, 40, k) for k in range(count)]),
-                    [schedule_tolerance(1e-3, 1.5)] * count)
+                    np.array([reference.range_test_rate(LOW, HIGH, STEPS, k) for k in range(count)]),
+                    [schedule_tolerance(LOW, HIGH)] * count)
     return {"losses": losses, "average": average, "uncorrected": uncorrected, "rates": rates}
 
 

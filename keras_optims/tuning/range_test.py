@@ -14,8 +14,6 @@ from keras_optims.callbacks.ewma import ExponentialAverage
 from keras_optims.tuning import data as data_module
 from keras_optims.tuning.snapshot import TrainingState, before_fit, optimizers_of
 
-STOP_REASONS = ("steps", "diverged", "not finite", "data exhausted")
-
 # The suggestion rule's margins: the steepest fall is looked for after the
 # first SKIP_START of the steps (where the average still leans on its first
 # values and α is far too small to move anything) and before the lowest

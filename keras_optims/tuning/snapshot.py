@@ -57,14 +57,14 @@ def _random_state():
     state = {"python": random.getstate(), "numpy": np.random.get_state()}
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        import tensorflow as tf
         from tensorflow.python.eager import context
+        from tensorflow.python.ops import stateful_random_ops
 
         rng = getattr(context.context(), "_rng", None)  # the eager operation-seed sequence
         state["tf_op_seeds"] = rng.getstate() if rng is not None else None
-        generator = getattr(tf.random, "get_global_generator", None)
-        if generator is not None and getattr(tf.random.experimental, "_global_generator", None) is not None:
-            state["tf_generator"] = generator().state.numpy()
+        generator = stateful_random_ops.global_generator  # None until something asks for it
+        if generator is not None:
+            state["tf_generator"] = (generator, generator.state.numpy())
     elif backend == "torch":
         import torch
 
@@ -81,14 +81,14 @@ def _restore_random_state(state):
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     if "tf_op_seeds" in state:
-        import tensorflow as tf
         from tensorflow.python.eager import context
 
         rng = getattr(context.context(), "_rng", None)
         if rng is not None and state["tf_op_seeds"] is not None:
             rng.setstate(state["tf_op_seeds"])
         if "tf_generator" in state:
-            tf.random.get_global_generator().state.assign(state["tf_generator"])
+            generator, value = state["tf_generator"]
+            generator.state.assign(value)
     if "torch" in state:
         import torch
 
@@ -116,6 +116,7 @@ class TrainingState:
     def __init__(self, model, before=None):
         self.model = model
         self.restored = False
+        self._variables_restored = False
         if not model.optimizer.built:
             # What the first step would do (Keras builds the optimizer there
             # under TensorFlow and PyTorch): now, so that its variables'
@@ -138,11 +139,14 @@ class TrainingState:
     def restore(self, history=True):
         """Puts everything captured back; a call after a full one does
         nothing. `history=False` (from inside `fit`, whose return value is
-        its `history`) leaves `model.history` to a later full call."""
+        its `history`) leaves `model.history` to a later full call, which
+        then sets only what is left (the variables are not assigned twice)."""
         if self.restored:
             return
         self.restored = history
-        self.reset_variables()
+        if not self._variables_restored:
+            self.reset_variables()
+            self._variables_restored = True
         for name, value in self._attributes.items():
             if name == "history" and not history:
                 continue
