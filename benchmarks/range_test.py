@@ -38,7 +38,7 @@ def model_and_data(hidden, m=4096, n=32, seed=0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args(argv)
     print(f"backend {keras.backend.backend()}, {args.steps} steps, batches of 64, medians of {args.rounds} rounds")
     print("| model | fit (s) | range test (s) | range test / fit |")

@@ -20,6 +20,15 @@ their per-batch values through it.
 """
 
 
+def tracker_sums(model):
+    """The model's loss tracker's running (total, count), or None where the
+    model has none (a custom `train_step`)."""
+    tracker = getattr(model, "_loss_tracker", None) if model is not None else None
+    if getattr(tracker, "total", None) is None or getattr(tracker, "count", None) is None:
+        return None
+    return float(tracker.total.numpy()), float(tracker.count.numpy())
+
+
 class BatchValues:
     """Recovers per-batch values of the metrics `names` from a model's logs.
 
@@ -27,11 +36,13 @@ class BatchValues:
     logs)` after each logged batch; it returns (steps, {name: θ}), where
     steps is the number of batches since the last call (more than 1 with
     `steps_per_execution > 1`: θ is then the mean of those batches) and the
-    dict holds the metrics present in `logs`.
+    dict holds the metrics present in `logs`. `loss_sums(model)` reads the
+    loss tracker's (total, count) (default: `tracker_sums`).
     """
 
-    def __init__(self, names):
+    def __init__(self, names, loss_sums=tracker_sums):
         self.names = list(names)
+        self._loss_sums = loss_sums
         self.epoch_begin()
 
     def epoch_begin(self):
@@ -39,33 +50,20 @@ class BatchValues:
         self._examples = 0.0  # examples since the start of the epoch
         self._epoch_sum = {name: 0.0 for name in self.names}
 
-    @staticmethod
-    def _loss_tracker(model):
-        return getattr(model, "_loss_tracker", None) if model is not None else None
-
-    def _examples_seen(self, model, k):
-        """N_k: Keras's count of examples in this epoch, or k if unknown."""
-        count = getattr(self._loss_tracker(model), "count", None)
-        return float(count.numpy()) if count is not None else float(k)
-
-    def _running_sum(self, model, name, mean, examples):
-        """N_k·m_k: the loss tracker's own sum for "loss", else rebuilt from the mean."""
-        total = getattr(self._loss_tracker(model), "total", None)
-        if name == "loss" and total is not None:
-            return float(total.numpy())
-        return examples * mean
-
     def batch_end(self, model, batch, logs):
         k = batch + 1
         steps = k - self._k
         self._k = k
-        examples, previous_examples = self._examples_seen(model, k), self._examples
+        sums = self._loss_sums(model)
+        # N_k: Keras's count of examples in this epoch, or k if unknown.
+        examples, previous_examples = (sums[1] if sums else float(k)), self._examples
         self._examples = examples
         values = {}
         for name in self.names:
             if logs is None or name not in logs:
                 continue
-            running_sum = self._running_sum(model, name, float(logs[name]), examples)
+            # N_k·m_k: the loss tracker's own sum for "loss", else rebuilt from the mean.
+            running_sum = sums[0] if name == "loss" and sums else examples * float(logs[name])
             values[name] = (running_sum - self._epoch_sum[name]) / (examples - previous_examples)
             self._epoch_sum[name] = running_sum
         return steps, values

@@ -24,8 +24,11 @@ from keras_optims.verification.training import ExactDense, floatx
 # --- numbers against the reference -------------------------------------------------------------
 
 
-def test_alpha_losses_and_average_match_the_reference_step_by_step():
-    reports = range_test.linear_reports()
+@pytest.mark.parametrize("schedule", [False, True], ids=["alpha a number", "alpha a schedule"])
+def test_alpha_losses_and_average_match_the_reference_step_by_step(schedule):
+    # A number: α is set between steps (under JAX, and for a schedule, the
+    # range test's own schedule is swapped in): both must give the same steps.
+    reports = range_test.linear_reports(schedule=schedule)
     for name in ("rates", "losses", "average"):
         report = reports[name]
         assert report.steps == 40, name
@@ -408,3 +411,77 @@ def test_random_state_drawn_during_the_test_is_put_back(monkeypatch):
     monkeypatch.setattr(LearningRateRangeTest, "on_train_batch_end", drawing)
     find_learning_rate(model, x, y, steps=6, max_learning_rate=1e-3, verbose=0)
     assert _generator_states() == before
+
+
+# --- tf_keras ----------------------------------------------------------------------------------
+
+
+def _tf_keras_linear(optimizer):
+    import tf_keras
+
+    X, Y, W, b = range_test.linear_problem(0)
+    model = tf_keras.Sequential([tf_keras.layers.Dense(1, input_shape=(3,), dtype="float64")])
+    model.set_weights([W.T, np.array([b])])
+    model.compile(optimizer=optimizer, loss="mse")
+    return model, X, Y, W, b
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("schedule", [False, True], ids=["alpha a number", "alpha a schedule"])
+def test_tf_keras_range_test_matches_the_reference(schedule):
+    from keras_optims.tf_keras import ExponentialEpochDecay, GradientDescent
+
+    import tf_keras
+
+    own = ExponentialEpochDecay(0.1, 0.5, steps_per_epoch=1) if schedule else 0.01
+    floatx = tf_keras.backend.floatx()
+    tf_keras.backend.set_floatx("float64")  # the loss tracker's sums in float64 too
+    try:
+        model, X, Y, W, b = _tf_keras_linear(GradientDescent(own))
+        before = [v.numpy().copy() for v in model.variables + list(model.optimizer.variables)]
+        found = find_learning_rate(model, X.T, Y.T, batch_size=64, min_learning_rate=range_test.LOW,
+                                   max_learning_rate=range_test.HIGH, steps=range_test.STEPS, beta=0.9, verbose=0)
+    finally:
+        tf_keras.backend.set_floatx(floatx)
+    rates = [reference.range_test_rate(range_test.LOW, range_test.HIGH, range_test.STEPS, k)
+             for k in range(len(found.losses))]
+    expected = reference.linear_range_test(X, Y, W, b, rates)
+    assert found.stopped == "steps" and len(found.losses) == range_test.STEPS
+    for k, (got, want) in enumerate(zip(found.losses, expected)):
+        # tf_keras's mse is a mean in float64: the same bound as Keras 3's.
+        assert abs(got - want) <= range_test.loss_tolerance(k) * abs(want), k
+    _assert_same(before, [v.numpy() for v in model.variables + list(model.optimizer.variables)])
+
+
+@pytest.mark.tensorflow
+def test_tf_keras_model_is_left_as_it_was_and_trains_as_a_twin():
+    import tf_keras
+
+    from keras_optims.tf_keras import Adam, LearningRateRangeTest as TFKerasRangeTest
+
+    # No dropout: tf_keras's dropout draws from stateful random ops whose
+    # state lives in the compiled step, not in variables (the guide says so).
+    def twin():
+        tf_keras.utils.set_random_seed(3)
+        model = tf_keras.Sequential([tf_keras.layers.Dense(8, activation="relu", input_shape=(2,)),
+                                     tf_keras.layers.BatchNormalization(), tf_keras.layers.Dense(1)])
+        model.compile(optimizer=Adam(0.01), loss="mse", metrics=["mae"])
+        return model
+
+    x, y = _data(128)
+    model = twin()
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    state = lambda m: [v.numpy().copy() for v in m.variables + list(m.optimizer.variables)  # noqa: E731
+                       + [m.optimizer._learning_rate] + [w for metric in m.metrics for w in metric.variables]]
+    before = state(model)
+    found = find_learning_rate(model, x, y, steps=20, verbose=0)
+    assert len(found.losses) >= 1
+    _assert_same(before, state(model))
+    after = model.fit(x, y, batch_size=32, epochs=2, verbose=0).history["loss"]
+    other = twin()
+    other.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    assert after == other.fit(x, y, batch_size=32, epochs=2, verbose=0).history["loss"]
+    # The callback in a tf_keras fit of one's own.
+    test = TFKerasRangeTest(1e-4, 1.0, steps=8)
+    model.fit(x, y, batch_size=32, epochs=2, verbose=0, callbacks=[test])
+    assert len(test.result.losses) <= 8

@@ -70,15 +70,19 @@ def linear_problem(seed=0, m=64, n_x=3):
 LOW, HIGH, STEPS = 1e-3, 1.5, 40
 
 
-def run_linear(steps=STEPS, low=LOW, high=HIGH, beta=0.9, seed=0, stop_factor=4.0):
+def run_linear(steps=STEPS, low=LOW, high=HIGH, beta=0.9, seed=0, stop_factor=4.0, schedule=False):
     """A range test by `find_learning_rate` on the linear problem, whole-data
-    batches, float64. Returns (LearningRateRange, the reference's losses
-    for the same number of steps)."""
+    batches, float64, gradient descent whose own learning rate is a number
+    (the test sets α between steps, except under JAX) or, with
+    `schedule=True`, an epoch schedule (the test swaps in its own schedule).
+    Returns (LearningRateRange, the reference's losses for the same number
+    of steps)."""
     X, Y, W, b = linear_problem(seed)
+    own = keras_optims.schedules.ExponentialEpochDecay(0.1, 0.5, steps_per_epoch=1) if schedule else 0.01
     with floatx("float64"):
         model = keras.Sequential([keras.Input((X.shape[0],), dtype="float64"), ExactDense(1, dtype="float64")])
         model.set_weights([W.T, np.array([b])])
-        model.compile(optimizer=keras_optims.GradientDescent(), loss=SquaredError())
+        model.compile(optimizer=keras_optims.GradientDescent(own), loss=SquaredError())
         found = find_learning_rate(model, X.T, Y.T, batch_size=X.shape[1], min_learning_rate=low,
                                    max_learning_rate=high, steps=steps, beta=beta, stop_factor=stop_factor, verbose=0)
     rates = [reference.range_test_rate(low, high, steps, k) for k in range(len(found.losses))]
@@ -94,10 +98,11 @@ def loss_tolerance(step, m=64, n_x=3):
     return 4 * (m + (n_x + 3) * (step + 1)) * U
 
 
-def linear_reports(beta=0.9):
+def linear_reports(beta=0.9, schedule=False):
     """Reports of the recorded losses and of their average (and, as a
-    control, of the average without bias correction) against the reference."""
-    found, expected = run_linear(beta=beta)
+    control, of the average without bias correction) against the reference
+    (`schedule`: as in `run_linear`)."""
+    found, expected = run_linear(beta=beta, schedule=schedule)
     count = len(found.losses)
     tolerances = [loss_tolerance(k) for k in range(count)]
     losses = _report("range test losses", found.losses, expected, tolerances)

@@ -160,6 +160,8 @@ def range_test_rows(steps, dtype, seed):
     yield _row("range test", "α of each step, find_learning_rate", reports["rates"])
     yield _row("range test", "each step's loss, linear model, fit, float64", reports["losses"])
     yield _row("range test", "bias-corrected average of the losses (β = 0.9)", reports["average"])
+    swapped = range_test.linear_reports(schedule=True)["losses"]
+    yield _row("range test", "each step's loss, the optimizer's own α an epoch schedule", swapped)
     yield _row("control", "range test: α schedule one step late", late, expect_pass=False)
     yield _row("control", "range test: average without bias correction", reports["uncorrected"], expect_pass=False)
 

@@ -45,6 +45,14 @@ ExponentialEpochDecay = _tf_keras_schedule(schedules.ExponentialEpochDecay)
 InverseSqrtEpochDecay = _tf_keras_schedule(schedules.InverseSqrtEpochDecay)
 EpochStaircase = _tf_keras_schedule(schedules.EpochStaircase)
 
+# The learning-rate range test and the batch-size sweep of `keras_optims.tuning`
+# take tf_keras models too (`find_learning_rate`, `sweep_batch_size`); these
+# are its callback and schedule in this flavour.
+from keras_optims.tuning import flavour as _flavour, range_test as _range_test  # noqa: E402
+
+RangeTestSchedule = _tf_keras_schedule(_range_test.RangeTestSchedule)
+LearningRateRangeTest = _flavour.callback_type(_range_test._LearningRateRangeTest, tf_keras=True)
+
 __all__ = [
     "Adam",
     "EpochStaircase",
@@ -52,6 +60,8 @@ __all__ = [
     "GradientDescent",
     "InverseSqrtEpochDecay",
     "InverseTimeEpochDecay",
+    "LearningRateRangeTest",
     "Momentum",
     "RMSProp",
+    "RangeTestSchedule",
 ]

@@ -93,3 +93,4 @@ class TensorFlowOps:
     sum = staticmethod(tf.reduce_sum)
     take = staticmethod(tf.gather)
     maximum = staticmethod(tf.maximum)
+    clip = staticmethod(tf.clip_by_value)

@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_optims import checks
 from keras_optims.tuning import data as data_module
+from keras_optims.tuning import flavour
 from keras_optims.tuning.snapshot import TrainingState, before_fit
 
 SMALLEST_DEFAULT = 32  # the course's smallest power of two worth trying (its list: 64, 128, 256, 512)
@@ -131,7 +132,7 @@ def is_out_of_memory(error):
         "out of memory" in text.lower())
 
 
-class _Clock(keras.callbacks.Callback):
+class _Clock:
     """Times each epoch's training batches (not its evaluation), reads the
     whole-data loss (`val_loss`) after it, stops at the target."""
 
@@ -153,7 +154,7 @@ class _Clock(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class _Start(keras.callbacks.Callback):
+class _Start:
     """Captures the training state at the first `fit`'s start (the model and
     optimizer built) and resets every later `fit` to it."""
 
@@ -163,7 +164,7 @@ class _Start(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if self.state is None:
-            self.state = TrainingState.capture(self.model, self.before)
+            self.state = TrainingState.capture(flavour.trained_model(self), self.before)
         else:
             self.state.reset_variables()
 
@@ -211,7 +212,7 @@ def sweep_batch_size(model, x, y, *, batch_sizes=None, target_loss=None, max_epo
     as it was (`keras_optims.tuning.snapshot`), also when it raises.
 
     Args:
-        model: a compiled `keras.Model`.
+        model: a compiled `keras.Model`, or a compiled tf_keras model.
         x, y: the training data as arrays (NumPy, or a dict/list of them).
         batch_sizes: the sizes to try, integers in [1, m].
         target_loss: the whole-data loss to reach, or None (above).
@@ -236,7 +237,8 @@ def sweep_batch_size(model, x, y, *, batch_sizes=None, target_loss=None, max_epo
     if target_loss is not None:
         target_loss = checks.check_nonnegative("target_loss", target_loss)
     max_epochs = checks.check_count("max_epochs", max_epochs)
-    start = _Start(before_fit(model))
+    tf_keras = flavour.is_tf_keras(model)
+    start = flavour.callback_type(_Start, tf_keras)(before_fit(model))
     evaluation = min(examples, EVALUATION_BATCH)
     rows = []
     try:
@@ -247,7 +249,7 @@ def sweep_batch_size(model, x, y, *, batch_sizes=None, target_loss=None, max_epo
                 model.fit(x, y, batch_size=size, epochs=1, shuffle=True, verbose=0, callbacks=[start])
                 model.fit(x, y, batch_size=size, epochs=max_epochs, shuffle=True, verbose=verbose,
                           validation_data=(x, y), validation_batch_size=evaluation,
-                          callbacks=[start, _Clock(row, target_loss)])
+                          callbacks=[start, flavour.callback_type(_Clock, tf_keras)(row, target_loss)])
             except Exception as error:
                 if not is_out_of_memory(error):
                     raise

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from keras_optims import checks
+from keras_optims.tuning import flavour
 
 DEFAULT_BATCH_SIZE = 32  # fit's own default
 
@@ -22,13 +23,19 @@ class Plan:
 
 
 def check_compiled(model):
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"Argument `model` must be a keras.Model. Received: model={model!r}")
-    if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
+    if not flavour.is_model(model):
+        raise TypeError(f"Argument `model` must be a keras.Model (or a tf_keras.Model). Received: model={model!r}")
+    if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", getattr(model, "_is_compiled", True)):
         raise ValueError(
             "Argument `model` must be compiled with an optimizer and a loss first "
             f"(model.compile(optimizer=..., loss=...)). Received: model={model.name!r}, not compiled"
         )
+
+
+def _is_sequence(x):
+    """A `keras.utils.PyDataset`, or tf_keras's `Sequence` (indexed batches with a length)."""
+    return isinstance(x, keras.utils.PyDataset) or all(
+        hasattr(x, name) for name in ("__getitem__", "__len__", "on_epoch_end"))
 
 
 def _first_array(x):
@@ -43,14 +50,14 @@ def examples_in(x):
     """m for array-like `x` (NumPy, a backend tensor, or a dict/list of them), else None."""
     array = _first_array(x)
     shape = getattr(array, "shape", None)
-    if shape is None or not len(shape) or isinstance(x, keras.utils.PyDataset):
+    if shape is None or not len(shape) or _is_sequence(x):
         return None
     return int(shape[0])
 
 
 def batches_in(x):
     """The number of batches of a `PyDataset` or `tf.data.Dataset`, None if unknown or infinite."""
-    if isinstance(x, keras.utils.PyDataset):
+    if _is_sequence(x):
         return len(x)
     cardinality = getattr(x, "cardinality", None)
     if cardinality is not None and type(x).__module__.startswith("tensorflow"):

@@ -12,6 +12,8 @@ from keras_optims import backends, checks
 from keras_optims.callbacks.batch_values import BatchValues
 from keras_optims.callbacks.ewma import ExponentialAverage
 from keras_optims.tuning import data as data_module
+from keras_optims.tuning import flavour
+from keras_optims.tuning.between_steps import LearningRateSetter, LossSums
 from keras_optims.tuning.snapshot import TrainingState, before_fit, optimizers_of
 
 # The suggestion rule's margins: the steepest fall is looked for after the
@@ -39,14 +41,17 @@ class RangeTestSchedule(keras.optimizers.schedules.LearningRateSchedule):
     training still starts at the smallest α.
     """
 
+    ops = keras.ops  # TensorFlow's own ops in the tf_keras flavour
+
     def __init__(self, min_learning_rate, max_learning_rate, steps, start_step=0):
+        super().__init__()
         self.min_learning_rate = float(min_learning_rate)
         self.max_learning_rate = float(max_learning_rate)
         self.steps = int(steps)
         self.start_step = int(start_step)
 
     def __call__(self, step):
-        ops, dtype = keras.ops, backends.scalar_dtype()
+        ops, dtype = self.ops, backends.scalar_dtype()
         k = ops.clip(ops.cast(step, dtype) - ops.convert_to_tensor(float(self.start_step), dtype=dtype),
                      0.0, float(self.steps - 1))
         ratio = ops.convert_to_tensor(self.max_learning_rate / self.min_learning_rate, dtype=dtype)
@@ -157,13 +162,18 @@ def check_range_arguments(min_learning_rate, max_learning_rate, steps, beta, sto
     return low, high, steps, beta, stop_factor
 
 
-class LearningRateRangeTest(keras.callbacks.Callback):
-    """A learning-rate range test inside your own `model.fit`.
+class _LearningRateRangeTest:
+    """A learning-rate range test inside your own `model.fit`
+    (`keras_optims.tf_keras.LearningRateRangeTest` inside a tf_keras `fit`).
 
     At the start of training it saves the model's whole training state
-    (`keras_optims.tuning.snapshot`), swaps the optimizer's learning rate
-    for a `RangeTestSchedule` (α of step k = min·(max/min)^(k/(steps − 1)))
-    and recompiles the step; after each batch it records that batch's own
+    (`keras_optims.tuning.snapshot`). Where the optimizer keeps α in a
+    variable (a number given as `learning_rate`, ours or Keras's), it sets
+    that variable to α_k = min·(max/min)^(k/(steps − 1)) before step k, so the
+    step `fit` has already compiled runs unchanged (Keras's built-ins hold α
+    in float32, ours in float64); where α is a schedule or a callable (or
+    `steps_per_execution` > 1), it swaps in a `RangeTestSchedule` of the same
+    values and compiles the step once more. After each batch it records that batch's own
     loss (`BatchValues`) and its bias-corrected average
     V_k / (1 − βᵏ); it stops training after `steps` steps, when the average
     passes `stop_factor` × its lowest, or at a loss that is not finite. At
@@ -195,14 +205,27 @@ class LearningRateRangeTest(keras.callbacks.Callback):
         self._before = None  # find_learning_rate's before_fit(model)
 
     def on_train_begin(self, logs=None):
-        model = self.model
+        model = flavour.trained_model(self)
         self._state = TrainingState.capture(model, self._before)
-        schedule = RangeTestSchedule(self.min_learning_rate, self.max_learning_rate, self.steps,
-                                     int(keras.ops.convert_to_numpy(optimizers_of(model)[-1].iterations)))
         # The innermost optimizer's: a LossScaleOptimizer uses its inner one's.
-        object.__setattr__(optimizers_of(model)[-1], "_learning_rate", schedule)
-        model.make_train_function(force=True)
-        self._values = BatchValues(["loss"])
+        optimizer = optimizers_of(model)[-1]
+        self._rates = range_learning_rates(self.min_learning_rate, self.max_learning_rate, self.steps)
+        self._setter = None
+        if flavour.is_variable(optimizer._learning_rate) and LearningRateSetter.supported(model):
+            self._setter = LearningRateSetter(optimizer._learning_rate, self._rates)
+            # The step fit compiled is the one it compiles without the test:
+            # kept (the learning rate variable is restored).
+            self._state.keep("train_function")
+        else:
+            # α cannot be set between steps here: the schedule sets it inside
+            # the step, from the optimizer's step counter.
+            start = int(optimizer.iterations.numpy())
+            schedule = flavour.range_test_schedule_type(model)(
+                self.min_learning_rate, self.max_learning_rate, self.steps, start)
+            object.__setattr__(optimizer, "_learning_rate", schedule)
+            model.make_train_function(force=True)
+        sums = LossSums(model)
+        self._values = BatchValues(["loss"], loss_sums=lambda _: sums())
         self._average = ExponentialAverage(self.beta)
         self._losses, self._smoothed = [], []
         self._lowest = math.inf
@@ -212,10 +235,15 @@ class LearningRateRangeTest(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._values.epoch_begin()
 
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._setter is not None and self._stopped is None:
+            self._setter(min(len(self._losses), self.steps - 1))
+
     def on_train_batch_end(self, batch, logs=None):
         if self._stopped is not None:
             return
-        steps, values = self._values.batch_end(self.model, batch, logs)
+        model = flavour.trained_model(self)
+        steps, values = self._values.batch_end(model, batch, logs)
         if "loss" not in values:
             raise ValueError("The learning-rate range test needs the model's loss in the batch logs.")
         loss = values["loss"]
@@ -232,7 +260,7 @@ class LearningRateRangeTest(keras.callbacks.Callback):
             elif len(self._losses) >= self.steps:
                 self._stopped = "steps"
         if self._stopped is not None:
-            self.model.stop_training = True
+            model.stop_training = True
 
     def on_train_end(self, logs=None):
         self.finish()
@@ -244,7 +272,7 @@ class LearningRateRangeTest(keras.callbacks.Callback):
         if self._state is None or self.result is not None:
             return self.result
         count = len(self._losses)
-        learning_rates = range_learning_rates(self.min_learning_rate, self.max_learning_rate, self.steps)[:count]
+        learning_rates = self._rates[:count]
         smoothed = np.array(self._smoothed, dtype=np.float64)
         if self._stopped in ("not finite", "diverged"):
             suggestion, reason = suggest(learning_rates[:-1], smoothed[:-1])
@@ -268,6 +296,9 @@ class LearningRateRangeTest(keras.callbacks.Callback):
             self._state.restore()
 
 
+LearningRateRangeTest = flavour.callback_type(_LearningRateRangeTest)
+
+
 def find_learning_rate(model, x, y=None, *, batch_size=None, min_learning_rate=1e-7, max_learning_rate=10.0,
                        steps=100, beta=0.98, stop_factor=4.0, verbose="auto"):
     """Runs a learning-rate range test on a compiled Keras model.
@@ -288,7 +319,8 @@ def find_learning_rate(model, x, y=None, *, batch_size=None, min_learning_rate=1
     it would have given without the test.
 
     Args:
-        model: a compiled `keras.Model` (fresh or already trained).
+        model: a compiled `keras.Model` (fresh or already trained), or a
+            compiled tf_keras model.
         x, y: training data as `fit` takes it: arrays, a `tf.data.Dataset`,
             a `keras.utils.PyDataset` or a generator (then `y` is None).
         batch_size: for arrays, as in `fit` (default 32).
@@ -323,7 +355,7 @@ def find_learning_rate(model, x, y=None, *, batch_size=None, min_learning_rate=1
         min_learning_rate, max_learning_rate, steps, beta, stop_factor)
     data_module.check_compiled(model)
     plan = data_module.plan(x, y, batch_size, steps)
-    callback = LearningRateRangeTest(low, high, steps, beta, stop_factor)
+    callback = flavour.callback_type(_LearningRateRangeTest, flavour.is_tf_keras(model))(low, high, steps, beta, stop_factor)
     callback._before = before_fit(model)
     try:
         model.fit(x, y, batch_size=plan.batch_size, epochs=plan.epochs, callbacks=[callback], verbose=verbose,

@@ -29,6 +29,8 @@ import random
 import keras
 import numpy as np
 
+from keras_optims.tuning import flavour
+
 _MISSING = object()
 
 
@@ -44,7 +46,11 @@ def optimizers_of(model):
 
 def _variables(model):
     seen, out = set(), []
-    groups = [model.variables, *(o.variables for o in optimizers_of(model)), model.metrics_variables]
+    optimizers = optimizers_of(model)
+    # tf_keras keeps the learning-rate variable out of `optimizer.variables`.
+    learning_rates = [o._learning_rate for o in optimizers if flavour.is_variable(o._learning_rate)]
+    groups = [model.variables, *(flavour.optimizer_variables(o) for o in optimizers), learning_rates,
+              flavour.metric_variables(model)]
     for group in groups:
         for variable in group:
             if id(variable) not in seen:
@@ -117,13 +123,13 @@ class TrainingState:
         self.model = model
         self.restored = False
         self._variables_restored = False
-        if not model.optimizer.built:
+        if not flavour.optimizer_built(model.optimizer):
             # What the first step would do (Keras builds the optimizer there
             # under TensorFlow and PyTorch): now, so that its variables'
             # first values are captured too.
             model.optimizer.build(model.trainable_variables)
         variables = _variables(model)
-        self._variables = [(variable, np.array(keras.ops.convert_to_numpy(variable.value))) for variable in variables]
+        self._variables = [(variable, flavour.read(variable)) for variable in variables]
         self._known = {id(variable) for variable in variables}
         self._learning_rates = [(o, o._learning_rate) for o in optimizers_of(model)]
         before = before if before is not None else before_fit(model)
@@ -156,6 +162,10 @@ class TrainingState:
             else:
                 setattr(self.model, name, value)
         _restore_random_state(self._random)
+
+    def keep(self, name):
+        """Leaves the model attribute `name` as it will be, not as captured."""
+        self._attributes.pop(name, None)
 
     def reset_variables(self):
         """Puts back the learning rates and the variables' values only (a
