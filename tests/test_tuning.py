@@ -16,6 +16,7 @@ from keras_optims.tuning import (
     find_learning_rate,
     sweep_batch_size,
 )
+from keras_optims.tuning import range_test as range_test_module
 from keras_optims.tuning.snapshot import optimizers_of
 from keras_optims.verification import range_test, reference
 from keras_optims.verification.training import ExactDense, floatx
@@ -485,3 +486,18 @@ def test_tf_keras_model_is_left_as_it_was_and_trains_as_a_twin():
     test = TFKerasRangeTest(1e-4, 1.0, steps=8)
     model.fit(x, y, batch_size=32, epochs=2, verbose=0, callbacks=[test])
     assert len(test.result.losses) <= 8
+
+
+@pytest.mark.once
+def test_suggestion_is_the_steepest_fall_not_a_blip_of_the_first_values():
+    # A made curve: flat at 2.0 with a one-step blip of 0.3 at step 12 (the
+    # jumpy start of an average of few values), then the real fall, a
+    # logistic from 2.0 to 0.2 around step 60 (slope at most 1.8/(4·5) per
+    # step), then the rise. Over a window of ±5 steps the blip moves 0.3, the
+    # fall about 0.83: the suggestion is in the fall.
+    k = np.arange(100)
+    rates = 1e-7 * (1e8) ** (k / 99)
+    smoothed = 0.2 + 1.8 / (1 + np.exp((k - 60) / 5)) + np.where(k > 85, (k - 85) * 0.3, 0.0)
+    smoothed[12] -= 0.3
+    suggestion, reason = range_test_module.suggest(rates, smoothed)
+    assert rates[50] <= suggestion <= rates[70], reason

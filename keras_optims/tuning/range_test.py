@@ -21,6 +21,7 @@ from keras_optims.tuning.snapshot import TrainingState, before_fit, optimizers_o
 # values and α is far too small to move anything) and before the lowest
 # smoothed loss (past it the curve rises).
 SKIP_START = 0.1
+SLOPE_WINDOW = 0.05
 
 
 def range_learning_rates(min_learning_rate, max_learning_rate, steps):
@@ -65,10 +66,12 @@ class RangeTestSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 def suggest(learning_rates, smoothed):
     """The suggestion rule: the α at which the smoothed loss falls fastest
-    against log α (the most negative slope of `np.gradient(smoothed,
-    log α)`), looked for after the first 10% of the steps and no later than
-    the lowest smoothed loss; None where the smoothed loss never falls below
-    its value at the end of that first 10%. Returns (α or None, reason)."""
+    against ln α, the slope at step k taken over the steps k − w … k + w
+    (w = 5% of the steps, at least 1: a two-step slope follows the noise of
+    the average's first, barely corrected values), looked for after the
+    first 10% of the steps and no later than the lowest smoothed loss; None
+    where the smoothed loss never falls below its value at the end of that
+    first 10%. Returns (α or None, reason)."""
     smoothed = np.asarray(smoothed, dtype=np.float64)
     count = len(smoothed)
     if count < 3:
@@ -81,13 +84,17 @@ def suggest(learning_rates, smoothed):
     if lowest <= start:
         return None, (f"the smoothed loss was lowest at step {lowest}, within the first {start} steps: "
                       "try a smaller min_learning_rate")
-    slope = np.gradient(smoothed, np.log(np.asarray(learning_rates, dtype=np.float64)))
-    steepest = start + int(np.argmin(slope[start : lowest + 1]))
-    if slope[steepest] >= 0:
+    log_rates = np.log(np.asarray(learning_rates, dtype=np.float64))
+    w = max(1, round(SLOPE_WINDOW * count))
+    steps = np.arange(start, lowest + 1)
+    before, after = np.maximum(steps - w, 0), np.minimum(steps + w, count - 1)
+    slope = (smoothed[after] - smoothed[before]) / (log_rates[after] - log_rates[before])
+    steepest = int(steps[np.argmin(slope)])
+    if slope.min() >= 0:
         return None, "the smoothed loss did not fall anywhere between the margins"
     return float(learning_rates[steepest]), (
         f"steepest fall of the smoothed loss, at step {steepest} of {count} "
-        f"(slope {slope[steepest]:.4g} per unit of ln α)")
+        f"(slope {slope.min():.4g} per unit of ln α over steps {steepest - w} to {steepest + w})")
 
 
 @dataclasses.dataclass
