@@ -11,7 +11,7 @@
 - The verification page's table of equivalences is rendered from the
   suite's own table (`keras_optims.verification.equivalences.EQUIVALENCES`).
 - The Explorer page's data (explorer/<panel>.js, a file per panel) is
-  computed by docs/explorer_data.py, in a process of its own while the
+  computed by the docs/explorer_data package, in a process of its own while the
   tutorials run.
 - Every tutorial in docs/tutorials/ (a jupytext py:percent script) is run as
   a notebook in a fresh Jupyter kernel, on the Keras backend of the build's
@@ -160,7 +160,7 @@ def run_tutorials(config, files):
 
 
 def explorer_data(config):
-    """Starts docs/explorer_data.py (the Explorer page's data, computed by
+    """Starts docs/explorer_data (the Explorer page's data, computed by
     the optimizers, a file per panel) in its own process; returns a function
     that waits for it and gives the generated files explorer/<panel>.js."""
     import subprocess
@@ -168,14 +168,14 @@ def explorer_data(config):
 
     out = ROOT / "build" / "explorer"
     shutil.rmtree(out, ignore_errors=True)
-    process = subprocess.Popen([sys.executable, str(ROOT / "docs" / "explorer_data.py"), str(out)],
+    process = subprocess.Popen([sys.executable, str(ROOT / "docs" / "explorer_data"), str(out)],
                                env={"TF_CPP_MIN_LOG_LEVEL": "3", **os.environ},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def done():
         output, _ = process.communicate()
         if process.returncode != 0:
-            raise PluginError(f"docs/explorer_data.py failed (exit status {process.returncode}):\n{output[-3000:]}")
+            raise PluginError(f"docs/explorer_data failed (exit status {process.returncode}):\n{output[-3000:]}")
         print(f"INFO    -  explorer: {output.strip().splitlines()[-1]}")
         return [File.generated(config, f"explorer/{path.name}", abs_src_path=str(path))
                 for path in sorted(out.glob("*.js"))]

@@ -173,7 +173,7 @@ def assert_drawn(page, selector, key, expected, group=None):
     return points
 
 
-PANELS = ("minibatch", "averages", "paths", "decay")
+PANELS = ("minibatch", "averages", "paths", "decay", "range_test")
 
 
 def open_explorer(server, browser):
@@ -360,6 +360,66 @@ def test_the_averages_panel_draws_the_data_of_each_beta(server, browser):
                     first, _, _ = drawn(page, "#ewma-plot", f"uncorrected|{beta}")
                     assert abs(points[0, 1] - series[0, 1]) < 0.3 < abs(first[0, 1] - series[0, 1])
         assert {0.5, 0.9, 0.98} <= set(betas)
+        assert not problems, problems
+    finally:
+        page.close()
+
+
+def drawn_log_x(page, selector, key):
+    """The points of polyline `key` mapped back to data on a plot whose x
+    axis is logarithmic (data-xscale="log") and y axis linear."""
+    import numpy as np
+
+    g = page.locator(f"{selector} g.plot")
+    assert g.get_attribute("data-xscale") == "log" and g.get_attribute("data-yscale") == "linear"
+    (x0, x1, y0, y1), (left, right, top, bottom), _ = plot_of(page, selector)
+    line = page.locator(f'{selector} polyline[data-key="{key}"]')
+    assert line.count() == 1, f"{selector}: {line.count()} polylines for {key}"
+    pixels = np.array([[float(v) for v in p.split(",")] for p in line.get_attribute("points").split()])
+    x = 10 ** (np.log10(x0) + (pixels[:, 0] - left) / (right - left) * (np.log10(x1) - np.log10(x0)))
+    y = y0 + (bottom - pixels[:, 1]) / (bottom - top) * (y1 - y0)
+    # Points written to 0.01 px: that much of a pixel in data units (x in decades).
+    tolerance = (0.006 * (np.log10(x1) - np.log10(x0)) / (right - left), 0.006 * (y1 - y0) / (bottom - top))
+    return np.column_stack([x, y]), tolerance
+
+
+def test_the_range_test_panel_draws_the_data_of_each_beta(server, browser):
+    """β at each end and in the middle, bias correction on and off: the
+    costs, the average chosen and the suggestion are that setting's data
+    (mapped back through the plot's log axis). The lesson on the page's own
+    data: uncorrected, the average starts near zero, far below the first
+    cost; corrected, at the first cost."""
+    import numpy as np
+
+    page, problems, data = open_explorer(server, browser)
+    try:
+        panel = data["range_test"]
+        betas, alpha = panel["betas"], np.array(panel["alpha"])
+        points, (dx, dy) = drawn_log_x(page, "#rt-plot", "loss")
+        np.testing.assert_allclose(np.log10(points[:, 0]), np.log10(alpha), atol=dx)
+        np.testing.assert_allclose(points[:, 1], panel["loss"], atol=dy)
+        for i in ends_and_middle(betas):
+            beta = g(slide(page, "rt-beta", i, betas))
+            for on in (True, False):
+                page.set_checked("#rt-correction", on)
+                kind = "corrected" if on else "uncorrected"
+                points, (dx, dy) = drawn_log_x(page, "#rt-plot", f"{kind}|{beta}")
+                np.testing.assert_allclose(np.log10(points[:, 0]), np.log10(alpha), atol=dx)
+                np.testing.assert_allclose(points[:, 1], panel[kind][beta], atol=dy)
+                suggestion = page.locator(f'#rt-plot line[data-key="suggestion|{beta}"]')
+                if on and panel["suggestion"][beta] is not None:
+                    assert float(suggestion.get_attribute("data-value")) == panel["suggestion"][beta]
+                    assert str(panel["suggestion"][beta]) in page.inner_text("#rt-reading")
+                else:
+                    assert suggestion.count() == 0
+                reading = page.inner_text("#rt-reading")
+                assert f"β = {beta}" in reading and f"last {round(1 / (1 - float(beta)))} mini-batch" in reading
+                first = panel[kind][beta][0]
+                if on:
+                    assert first == pytest.approx(panel["loss"][0], rel=1e-3)  # V₁/(1 − β) = J₁, to 4 digits
+                else:
+                    assert first < 0.6 * panel["loss"][0] and "near zero" in reading
+        assert {0.5, 0.9, 0.98} <= set(betas) and panel["stopped"] == "diverged"
         assert not problems, problems
     finally:
         page.close()

@@ -32,14 +32,15 @@
   // group that a redraw fills; what `plot` draws (frame, axes, shading)
   // stays. With `clip`, what is drawn is clipped to the frame (a path may
   // leave the plot and come back).
-  function plot(svg, domain, range, yscale, axes, clip) {
+  function plot(svg, domain, range, yscale, axes, clip, xscale = "linear") {
     svg.replaceChildren();
     const [x0, x1, y0, y1] = domain;
     const [left, right, top, bottom] = range;
     const g = el("g", {class: "plot", "data-domain": domain.join(","), "data-range": range.join(","),
-      "data-yscale": yscale}, svg);
+      "data-yscale": yscale, "data-xscale": xscale}, svg);
     const ty = yscale === "log" ? Math.log10 : (v) => v;
-    const px = (x) => left + (x - x0) / (x1 - x0) * (right - left);
+    const tx = xscale === "log" ? Math.log10 : (v) => v;
+    const px = (x) => left + (tx(x) - tx(x0)) / (tx(x1) - tx(x0)) * (right - left);
     const py = (y) => bottom - (ty(y) - ty(y0)) / (ty(y1) - ty(y0)) * (bottom - top);
     const background = el("g", {}, g);
     let dynamic = el("g", {}, g);
@@ -283,6 +284,46 @@
       `${series.length} days.`;
   }
 
+  // ---- The learning-rate range test ----
+  function rangeTest(data) {
+    const corrected = $("rt-correction");
+    const beta = slider("rt-beta", data.betas, data.beta, () => draw());
+    const alpha = data.alpha, loss = data.loss;
+    // Up to 1.5 times the highest cost of the test's first half: the fall is
+    // drawn whole, the explosion leaves through the top (clipped).
+    const high = 1.5 * Math.max(...loss.slice(0, Math.ceil(loss.length / 2)));
+    const range = [60, 890, 10, 290];
+    const p = plot($("rt-plot"), [data.low, data.high, 0, high], range, "linear",
+      ["learning rate α (log scale)", "mini-batch cost and its average"], true, "log");
+    function draw() {
+      const b = String(beta.value), on = corrected.checked, layer = p.layer();  // clipped to the frame
+      const kind = on ? "corrected" : "uncorrected";
+      line(p, layer, alpha.map((a, i) => [a, loss[i]]), {stroke: COLOURS.grey, "stroke-width": 1, "data-key": "loss"}, true);
+      if (on) line(p, layer, data.uncorrected[b].map((v, i) => [alpha[i], v]),
+        {stroke: COLOURS.b, "stroke-dasharray": "4 3", "data-key": `uncorrected|${b}`}, true);
+      line(p, layer, data[kind][b].map((v, i) => [alpha[i], v]), {stroke: COLOURS.a, "data-key": `${kind}|${b}`}, true);
+      const suggested = data.suggestion[b];
+      if (on && suggested !== null) {
+        el("line", {x1: p.px(suggested), x2: p.px(suggested), y1: range[2], y2: range[3], stroke: COLOURS.b,
+          "stroke-width": 1.4, "data-key": `suggestion|${b}`, "data-value": suggested}, layer);
+      }
+      const first = data.uncorrected[b][0], steps = Math.round(1 / (1 - Number(b)));
+      $("rt-reading").textContent =
+        `β = ${b}: the average of roughly the last ${steps} mini-batch costs. ` +
+        (on ? (suggested === null ? "The package's rule finds no suggestion in this average. "
+          : `The package's suggestion, where this average falls fastest: α = ${suggested} (blue line). `)
+          : `Without bias correction it starts at (1 − β)·J₁ = ${first}, near zero, and climbs for about ` +
+            `${steps} steps before it follows the costs: read uncorrected, the test's first steps look like a ` +
+            "cost that rises. ") +
+        `The test ran at β = ${data.beta} and stopped (${data.stopped}) after ${loss.length} of ${data.steps} steps, ` +
+        `at α = ${alpha[alpha.length - 1]}.`;
+    }
+    corrected.addEventListener("change", draw);
+    draw();
+    $("rt-grid").textContent = `Offered: β ∈ {${data.betas.join(", ")}}, with and without bias correction; ` +
+      `gradient descent, B = ${data.batch_size}, α from ${data.low} to ${data.high} over ${data.steps} steps.`;
+  }
+
   // ---- Paths ----
   function pathKey(data, group) {
     const name = group.optimizer.value;
@@ -476,7 +517,7 @@
       `the last ${data.tail_epochs} drawn at every step.`;
   }
 
-  const PANELS = {minibatch, averages, paths, decay};
+  const PANELS = {minibatch, averages, paths, decay, range_test: rangeTest};
 
   // Each panel loads its own data file, then draws; a panel whose data
   // cannot be loaded says so and the others carry on.
