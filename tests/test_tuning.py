@@ -501,3 +501,30 @@ def test_suggestion_is_the_steepest_fall_not_a_blip_of_the_first_values():
     smoothed[12] -= 0.3
     suggestion, reason = range_test_module.suggest(rates, smoothed)
     assert rates[50] <= suggestion <= rates[70], reason
+
+
+@pytest.mark.tensorflow
+def test_a_tf_data_dataset_is_read_again_until_the_steps_are_taken():
+    import tensorflow as tf
+
+    x, y = _data()
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)  # 4 batches an epoch
+    found = find_learning_rate(_linear_model(), dataset, steps=10, max_learning_rate=0.01, verbose=0)
+    assert found.stopped == "steps" and len(found.losses) == 10
+
+
+def test_plot_draws_both_curves_on_a_log_axis_with_the_suggestion():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    found, _ = range_test.run_linear()
+    ax = found.plot()
+    assert ax.get_xscale() == "log" and found.suggestion is not None
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_array_equal(lines["loss of each mini-batch"].get_ydata(), found.losses)
+    np.testing.assert_array_equal(lines["bias-corrected average, β = 0.9"].get_ydata(), found.smoothed)
+    assert lines[f"suggestion α = {found.suggestion:.3g}"].get_xdata()[0] == found.suggestion
+    sweep = sweep_batch_size(_linear_model(), *_data(64), max_epochs=2, verbose=0)
+    ax = sweep.plot()
+    assert {line.get_label() for line in ax.get_lines()} >= {"B = 32", "B = 64 = m"}
