@@ -19,14 +19,47 @@ value as the tracker holds it.
 their per-batch values through it.
 """
 
+import keras
+import numpy as np
 
-def tracker_sums(model):
-    """The model's loss tracker's running (total, count), or None where the
-    model has none (a custom `train_step`)."""
-    tracker = getattr(model, "_loss_tracker", None) if model is not None else None
+
+def loss_tracker(model):
+    """The Mean that holds the running loss of the epoch: Keras 3's
+    `_loss_tracker`, tf_keras's compiled loss's total-loss mean; None for a
+    model without one."""
+    tracker = getattr(model, "_loss_tracker", None)
+    if tracker is None:
+        tracker = getattr(getattr(model, "compiled_loss", None), "_total_loss_mean", None)
     if getattr(tracker, "total", None) is None or getattr(tracker, "count", None) is None:
         return None
-    return float(tracker.total.numpy()), float(tracker.count.numpy())
+    return tracker
+
+
+class LossSums:
+    """Reads a model's loss tracker's running (total, count) as floats, or
+    None where it has none. Under JAX, `fit` keeps the training state outside
+    the variables during an epoch (a callback's `self.model` copies all of it
+    back into them, at a cost per step); where that copy has not been made,
+    the two values are read from that state directly."""
+
+    def __init__(self, model):
+        self.model = model
+        tracker = loss_tracker(model)
+        self.variables = (tracker.total, tracker.count) if tracker is not None else None
+        self._jax_index = None
+        if self.variables is not None and keras.backend.backend() == "jax":
+            positions = {id(v): i for i, v in enumerate(getattr(model, "metrics_variables", ()))}
+            if all(id(v) in positions for v in self.variables):
+                self._jax_index = [positions[id(v)] for v in self.variables]
+
+    def __call__(self):
+        if self.variables is None:
+            return None
+        state = getattr(self.model, "_jax_state", None)
+        if self._jax_index is not None and state and not self.model._jax_state_synced:
+            metrics = state["metrics_variables"]
+            return tuple(float(np.asarray(metrics[i])) for i in self._jax_index)
+        return tuple(float(v.numpy()) for v in self.variables)
 
 
 class BatchValues:
@@ -36,13 +69,12 @@ class BatchValues:
     logs)` after each logged batch; it returns (steps, {name: θ}), where
     steps is the number of batches since the last call (more than 1 with
     `steps_per_execution > 1`: θ is then the mean of those batches) and the
-    dict holds the metrics present in `logs`. `loss_sums(model)` reads the
-    loss tracker's (total, count) (default: `tracker_sums`).
+    dict holds the metrics present in `logs`.
     """
 
-    def __init__(self, names, loss_sums=tracker_sums):
+    def __init__(self, names):
         self.names = list(names)
-        self._loss_sums = loss_sums
+        self._sums = None  # the LossSums of the model last seen
         self.epoch_begin()
 
     def epoch_begin(self):
@@ -54,7 +86,9 @@ class BatchValues:
         k = batch + 1
         steps = k - self._k
         self._k = k
-        sums = self._loss_sums(model)
+        if self._sums is None or self._sums.model is not model:
+            self._sums = LossSums(model)
+        sums = self._sums()
         # N_k: Keras's count of examples in this epoch, or k if unknown.
         examples, previous_examples = (sums[1] if sums else float(k)), self._examples
         self._examples = examples

@@ -71,15 +71,6 @@ def optimizer_built(optimizer):
     return getattr(optimizer, "built", getattr(optimizer, "_built", False))
 
 
-def loss_tracker(model):
-    """The Mean that holds the running loss of the epoch: Keras 3's
-    `_loss_tracker`, tf_keras's compiled loss's total-loss mean."""
-    tracker = getattr(model, "_loss_tracker", None)
-    if tracker is None:
-        tracker = getattr(getattr(model, "compiled_loss", None), "_total_loss_mean", None)
-    return tracker
-
-
 def is_variable(value):
     """A Keras 3 variable, or (tf_keras) a TensorFlow variable."""
     if isinstance(value, keras.Variable):

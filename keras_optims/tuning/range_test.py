@@ -13,7 +13,7 @@ from keras_optims.callbacks.batch_values import BatchValues
 from keras_optims.callbacks.ewma import ExponentialAverage
 from keras_optims.tuning import data as data_module
 from keras_optims.tuning import flavour
-from keras_optims.tuning.between_steps import LearningRateSetter, LossSums
+from keras_optims.tuning.between_steps import LearningRateSetter
 from keras_optims.tuning.snapshot import TrainingState, before_fit, optimizers_of
 
 # The suggestion rule's margins: the steepest fall is looked for after the
@@ -231,8 +231,7 @@ class _LearningRateRangeTest:
                 self.min_learning_rate, self.max_learning_rate, self.steps, start)
             object.__setattr__(optimizer, "_learning_rate", schedule)
             model.make_train_function(force=True)
-        sums = LossSums(model)
-        self._values = BatchValues(["loss"], loss_sums=lambda _: sums())
+        self._values = BatchValues(["loss"])
         self._average = ExponentialAverage(self.beta)
         self._losses, self._smoothed = [], []
         self._lowest = math.inf
