@@ -17,5 +17,6 @@
 """
 
 from keras_optims.verification.harness import Mismatch, Report, check, verify
+from keras_optims.verification.identification import FormResult, Identification, identify
 
-__all__ = ["Mismatch", "Report", "check", "verify"]
+__all__ = ["FormResult", "Identification", "Mismatch", "Report", "check", "identify", "verify"]

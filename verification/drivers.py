@@ -9,10 +9,28 @@ gradients (`apply`) and reads W and the slots back as NumPy arrays
 - `OptaxDriver`: an optax transformation on JAX arrays.
 """
 
+import logging
+
 import keras
 import numpy as np
 
 from keras_optims import compat
+
+
+class _OwnRetracing(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning where it
+    names the drivers' own step function, and nothing else: every `Driver`
+    traces its steps once, for its own new optimizer and variables, and
+    TensorFlow counts those traces together (by the function's code) as if
+    one function were retraced. A user's own functions still warn."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        own = f"<function {Driver._tf_steps.__qualname__}.<locals>.steps at "
+        return not ("triggered tf.function retracing" in message and own in message)
+
+
+_RETRACING = _OwnRetracing()
 
 
 class Driver:
@@ -120,6 +138,8 @@ class Driver:
             _, arrays = tf.while_loop(lambda k, _: k < count, body, (tf.constant(0), arrays), parallel_iterations=1)
             return [array.stack() for array in arrays]
 
+        if _RETRACING not in logging.getLogger("tensorflow").filters:
+            logging.getLogger("tensorflow").addFilter(_RETRACING)
         return tf.function(steps, input_signature=[signature], autograph=False)
 
     def _jax_steps(self, step):

@@ -19,6 +19,7 @@ import numpy as np
 from keras_optims import backends
 from keras_optims.verification import registry
 from keras_optims.verification.drivers import Driver, run_steps
+from keras_optims.verification.reference import forms
 from keras_optims.verification.tolerances import DTYPES, step_tolerance
 
 SHAPES = ((8, 5), (5,))
@@ -71,7 +72,12 @@ class Report:
     and the state after step i + 1 (normwise relative, see `tolerances`);
     `tolerances[i]` the bound at that step; `first_failure` the first
     `Mismatch` (None when it passed); `note` says what was checked (for
-    `verify`, which formula).
+    `verify`, which formula). When `verify`, or `check` against one of the
+    known forms of `reference.forms`, fails, `identification` is what
+    `identify` found (`Identification`) and `identified` its `best` form's
+    id (None when no single form matches); the report's text adds its
+    clause ("it computes Adam's Keras form (epsilon hat) at every step, to
+    3e-16").
     """
 
     name: str
@@ -81,6 +87,11 @@ class Report:
     tolerances: list
     note: str = ""
     first_failure: Mismatch = None
+    identification: object = None
+
+    @property
+    def identified(self):
+        return None if self.identification is None else self.identification.best
 
     @property
     def steps(self):
@@ -119,6 +130,8 @@ class Report:
         )
         if self.first_failure is not None:
             text += f", first failure at {self.first_failure}"
+        if self.identification is not None:
+            text += f"; {self.identification.clause()}"
         if self.note:
             text += f", checked: {self.note}"
         return text + ")"
@@ -262,7 +275,11 @@ def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64",
             elements span eight decades below it, so ε matters for some.
 
     Returns a `Report`: `.passed`, the worst error and tolerance, and
-    `.first_failure` (step, tensor, variable, values). The harness casts
+    `.first_failure` (step, tensor, variable, values). When `reference` is
+    one of the known forms of `keras_optims.verification.reference.forms`
+    (or a `functools.partial` of one fixing its hyperparameters) and the
+    check fails, `.identified` names the form the optimizer computes
+    instead (see `identify`). The harness casts
     nothing through float32: weights and gradients reach the optimizer as
     NumPy arrays of `dtype`.
 
@@ -325,10 +342,36 @@ def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64",
     keys = tuple(slots)
     init = init or (lambda W: {k: np.zeros_like(W) for k in keys})
     name = getattr(optimizer, "name", type(optimizer).__name__)
+    config = optimizer.get_config()
+    given = reference
     if _takes_learning_rate(reference):
         reference = functools.partial(_given_learning_rate, reference, optimizer, {})
-    return _compare(name, Driver(optimizer, slots), reference, steps, dtype, seed, keys, init,
-                    shapes=shapes, gradient_scale=gradient_scale)
+    report = _compare(name, Driver(optimizer, slots), reference, steps, dtype, seed, keys, init,
+                      shapes=shapes, gradient_scale=gradient_scale)
+    form = forms.form_of(getattr(given, "func", given))
+    if form is not None and not report.passed:
+        # The known form's hyperparameters as the partial fixes them; α, if not, from the optimizer.
+        # (α is the optimizer's, as the comparison used it).
+        fixed = {NAMES_OF[k]: v for k, v in getattr(given, "keywords", {}).items() if k in NAMES_OF}
+        try:
+            report.identification = _identify(type(optimizer), config, form.algorithm, steps, dtype, seed, shapes,
+                                              gradient_scale, fixed)
+        except (TypeError, ValueError) as error:  # a class that does not rebuild from its config
+            report.note = f"not identified: rebuilding the optimizer from its config raised {error!r}"
+    return report
+
+
+# The hyperparameters of `reference.forms`, by the names `identify` takes.
+NAMES_OF = {"beta": "beta", "beta1": "beta_1", "beta2": "beta_2", "eps": "epsilon"}
+
+
+def _identify(cls, config, algorithm, steps, dtype, seed, shapes, gradient_scale, hyperparameters=None):
+    """`identify` on a new optimizer rebuilt from `config`, for a failed
+    report: the same steps, gradients and variables."""
+    from keras_optims.verification.identification import identify
+
+    return identify(cls.from_config(config), algorithm, steps=steps, dtype=dtype, seed=seed, shapes=shapes,
+                    gradient_scale=gradient_scale, **(hyperparameters or {}))
 
 
 def _check_gradients(shapes, gradient_scale):
@@ -405,7 +448,10 @@ def verify(optimizer, steps=100, dtype="float64", seed=0, name=None, *, shapes=S
     are, as in `check`.
 
     Returns a `Report`: `.passed`, `.max_abs_errors` and `.max_rel_errors`
-    per step, `.worst_step`, `.first_failure`. Tolerances: see
+    per step, `.worst_step`, `.first_failure`; when it fails,
+    `.identified` names the known form the optimizer computes instead, or
+    is None (`.identification` holds the whole `identify` table, run on
+    another fresh copy with the same steps and gradients). Tolerances: see
     `keras_optims.verification.tolerances`. Anything else raises, naming
     what is supported (use `check` with a reference of your own).
 
@@ -423,7 +469,7 @@ def verify(optimizer, steps=100, dtype="float64", seed=0, name=None, *, shapes=S
     config = optimizer.get_config()
     fresh = type(optimizer).from_config(config)
     lr_at = registry.learning_rate_reference(fresh)
-    return compare_steps(
+    report = compare_steps(
         name or config["name"],
         Driver(fresh, spec.slots, compiled=True),
         functools.partial(spec.step, **spec.arguments(config)),
@@ -436,3 +482,7 @@ def verify(optimizer, steps=100, dtype="float64", seed=0, name=None, *, shapes=S
         shapes=shapes,
         gradient_scale=gradient_scale,
     )
+    if not report.passed:
+        report.identification = _identify(type(optimizer), config, spec.algorithm, steps, dtype, seed, shapes,
+                                          gradient_scale)
+    return report

@@ -142,21 +142,25 @@ class Reference:
     slots: object  # names in the order the step takes them: course symbols (get_slot) or {name: attribute}
     arguments: object  # config -> keyword arguments of `step` (without lr)
     formula: str = ""  # what is checked, for the report
+    algorithm: str = ""  # its algorithm among `reference.forms.FORMS`, for `identify` when a check fails
 
 
 REFERENCES = {
-    keras_optims.GradientDescent: Reference(reference.gd_step, (), lambda c: {}, "the course's gradient descent"),
+    keras_optims.GradientDescent: Reference(reference.gd_step, (), lambda c: {}, "the course's gradient descent",
+                                                "gradient_descent"),
     keras_optims.Momentum: Reference(
         reference.momentum_step,
         ("v",),
         lambda c: {"beta": c["beta"], "bias_correction": c["bias_correction"]},
         "the course's momentum",
+        "momentum",
     ),
     keras_optims.RMSProp: Reference(
         reference.rmsprop_step,
         ("s",),
         lambda c: {"beta": c["beta"], "eps": c["epsilon"], "epsilon_mode": c["epsilon_mode"]},
         "the course's RMSProp",
+        "rmsprop",
     ),
     keras_optims.Adam: Reference(
         reference.adam_step,
@@ -168,6 +172,7 @@ REFERENCES = {
             "epsilon_mode": c["epsilon_mode"],
         },
         "the course's Adam",
+        "adam",
     ),
 }
 
@@ -203,7 +208,7 @@ def keras_builtin_reference(optimizer):
             f"Received: {received}. Use keras_optims.verification.check with a reference of your own."
         )
     if cls is keras.optimizers.SGD and config["momentum"] == 0:
-        return Reference(reference.gd_step, {}, lambda c: {}, "Keras SGD: W ← W − α·dW")
+        return Reference(reference.gd_step, {}, lambda c: {}, "Keras SGD: W ← W − α·dW", "gradient_descent")
     if cls is keras.optimizers.SGD:
         update = "W ← W + μ·m − α·dW" if config["nesterov"] else "W ← W + m"
         return Reference(
@@ -211,17 +216,20 @@ def keras_builtin_reference(optimizer):
             lambda c: {"momentum": c["momentum"], "nesterov": c["nesterov"]},
             f"Keras SGD{'(nesterov=True)' if config['nesterov'] else ''}: m ← μ·m − α·dW; {update} "
             "(α inside the momentum buffer)",
+            "momentum",
         )
     if cls is keras.optimizers.RMSprop:
         return Reference(
             reference.rmsprop_step, {"velocity": "_velocities"},
             lambda c: {"beta": c["rho"], "eps": c["epsilon"], "epsilon_mode": "keras"},
             "Keras RMSprop: s ← ρ·s + (1 − ρ)·dW²; W ← W − α·dW / √(s + ε) (ε inside the root)",
+            "rmsprop",
         )
     return Reference(
         reference.adam_step, {"m": "_momentums", "v": "_velocities"},
         lambda c: {"beta1": c["beta_1"], "beta2": c["beta_2"], "eps": c["epsilon"], "epsilon_mode": "keras"},
         "Keras Adam: α_t = α·√(1 − β₂ᵗ)/(1 − β₁ᵗ); W ← W − α_t·m / (√v + ε̂) (epsilon hat)",
+        "adam",
     )
 
 

@@ -37,6 +37,7 @@ class Row:
     tolerance: float
     status: str  # PASS, FAIL or SKIP
     note: str = ""
+    identified: str = None  # a failed step comparison: the known form it computes (`identify`)
 
     @property
     def name(self):
@@ -45,12 +46,18 @@ class Row:
 
 def _row(section, case, report, note="", expect_pass=True, by=None):
     """A row of the table. A control (`expect_pass=False`) passes when its
-    report fails, and its note says where it was caught (`caught`)."""
+    report fails, and its note says where it was caught (`caught`); so does
+    a check that fails. Where the report identified the form it computes
+    (`identify`), the note adds that clause."""
     passed = report.passed if expect_pass else not report.passed
-    if not expect_pass:
+    if not expect_pass or not passed:
         note = note or caught(report, by)
+    identification = getattr(report, "identification", None)
+    if identification is not None:
+        note = f"{note}; {identification.clause()}" if note else identification.clause()
     return Row(section, case, report.steps, report.max_abs_error, report.max_rel_error,
-               report.tolerance, "PASS" if passed else "FAIL", note)
+               report.tolerance, "PASS" if passed else "FAIL", note,
+               identification.best if identification is not None else None)
 
 
 def caught(report, by=None):
@@ -218,7 +225,7 @@ def equivalence_rows(steps, dtype, seed):
 
 
 def control_rows(steps, dtype, seed):
-    for _, what, make in faults.FAULTS:
+    for _, what, make, _ in faults.FAULTS:
         yield _row("control", f"verify() catches {what}", verify(make(), steps, dtype, seed), expect_pass=False)
     case = dataclasses.replace(
         training.TRAINING_CASES[0], id="Adam without bias correction",
