@@ -147,6 +147,18 @@ class KerasOptimizer(Algorithm, keras.optimizers.Optimizer):
     def _slot_value(self, variable, name):
         return self._updater.slot_value(self, variable, name)
 
+    @property
+    def update_path(self):
+        """How each step updates the variables, chosen when the optimizer is
+        built (None before): on TensorFlow "fused" (the fused CPU kernel) or
+        "tensorflow" (the rule as TensorFlow ops, XLA-compiled where XLA
+        runs: under ``fused=None`` for a model so small that the kernel's
+        call costs more than its update, see the performance guide); under
+        JAX "xla" (inside Keras's compiled step); under PyTorch "fused"
+        (torch's fused SGD or Adam kernel) or "in-place" (the rule's
+        in-place ``torch._foreach_*_`` form)."""
+        return self._updater.path if self.built else None
+
     def update_step(self, gradient, variable, learning_rate):
         self._updater.apply(self, [gradient], [variable], learning_rate)
 

@@ -13,7 +13,7 @@ from support import RTOL, assert_steps_close, random_gradients, run_steps, tenso
 if keras.backend.backend() == "tensorflow":  # the tests marked `tensorflow` use it
     import tensorflow as tf
 
-SHAPES = [(3, 4), (4,)]
+SHAPES = [(40, 60), (60,)]  # 2,460 elements: above the size below which the default takes TensorFlow ops
 
 
 def gradient_sequence(steps, dtype="float32", seed=0):
@@ -91,9 +91,10 @@ def test_fused_true_inside_an_xla_function_raises():
 def test_fused_kernel_leaves_other_dtypes_to_xla(dtype):
     """The kernel takes float32 and float64; a half-precision variable is
     updated by XLA under the default, and fused=True names it and raises."""
-    grads = [tf.constant(np.ones(s, dtype)) for s in SHAPES]
-    variables = [keras.Variable(np.zeros(s, dtype)) for s in SHAPES[:1]] + [keras.Variable(np.zeros(SHAPES[1], "float32"))]
-    grads[1] = tf.constant(np.ones(SHAPES[1], "float32"))
+    # The float32 variable is the larger: the default takes the kernel for
+    # what it can take (a model of this size).
+    grads = [tf.constant(np.ones(SHAPES[1], dtype)), tf.constant(np.ones(SHAPES[0], "float32"))]
+    variables = [keras.Variable(np.zeros(SHAPES[1], dtype)), keras.Variable(np.zeros(SHAPES[0], "float32"))]
     opt = keras_optims.GradientDescent(0.5)
     opt.apply(grads, variables)
     assert opt._updater.updates_by_path == {"fused": 1, "xla": 1}
@@ -441,7 +442,8 @@ def test_falls_back_from_xla_under_a_distribution_strategy(case):
         model.fit(X, y, batch_size=32, epochs=4, shuffle=False, verbose=0)
         results.append((model.get_weights(), model.optimizer))
     (single, single_opt), (mirrored, mirrored_opt) = results
-    assert set(single_opt._updater.updates_by_path) == {"fused"}
+    # small_model() is below the size at which the default takes the kernel.
+    assert single_opt.update_path == "tensorflow" and set(single_opt._updater.updates_by_path) == {"ops"}
     assert mirrored_opt._updater._compiled.experimental_get_tracing_count() == 0
     for a, b in zip(mirrored, single):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -458,7 +460,7 @@ def test_xla_writes_each_flat_slot_buffer_once_and_keeps_the_other_slots(case):
     shapes = [(3, 4), (5,), (2, 2), (7,)]
     sequence = [[rng.standard_normal(s).astype("float32") for s in shapes] for _ in range(4)]
     results = []
-    for kernel in ({"fused": False}, {"fused": False, "jit_compile": False}, {}):
+    for kernel in ({"fused": False}, {"fused": False, "jit_compile": False}, {"fused": True}):
         opt = make(case, **kernel)
         variables = [keras.Variable(np.ones(s, "float32")) for s in shapes]
         for step, arrays in enumerate(sequence):

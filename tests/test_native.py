@@ -213,6 +213,7 @@ MISSING = {
         {}, "this platform cannot open a file by its descriptor (no /proc/<pid>/fd or /dev/fd)"),
 }
 GRADIENTS = [[0.5, -1.0, 2.0], [1e-3, 3.0, -0.25], [-2.0, 0.0, 1.0]]
+TILES = 1000  # 3,000 elements: a model the default would update with the kernel
 
 
 @pytest.mark.slow
@@ -221,7 +222,9 @@ def test_where_the_kernel_cannot_be_built_the_default_warns_and_trains_with_the_
     """`import keras_optims` works; `fused=True` raises naming the reason;
     the default (`fused=None`) warns once with it and takes the course's
     Adam steps with XLA (held to the reference by hand below); `python -m
-    keras_optims.native` exits 1 with the reason; nothing is built."""
+    keras_optims.native` exits 1 with the reason; nothing is built. The
+    variable is above the size below which the default takes TensorFlow ops
+    without asking for the kernel (`tf_update.small_model`)."""
     from keras_optims.verification import reference
 
     prelude, env, reason = MISSING[missing]
@@ -236,11 +239,11 @@ def test_where_the_kernel_cannot_be_built_the_default_warns_and_trains_with_the_
         except native.NativeUnavailable as error:
             print("RAISED:", error)
         opt = keras_optims.Adam(0.1)
-        v = keras.Variable(np.array([1.0, -2.0, 3.0]), dtype="float64")
+        v = keras.Variable(np.tile([1.0, -2.0, 3.0], TILES), dtype="float64")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for g in GRADIENTS:
-                opt.apply([tf.constant(g, tf.float64)], [v])
+                opt.apply([tf.constant(np.tile(g, TILES), tf.float64)], [v])
         print("WARNED:", [str(w.message) for w in caught])
         print("PATHS:", dict(opt._updater.updates_by_path))
         print("W:", v.numpy().tolist())
@@ -249,16 +252,17 @@ def test_where_the_kernel_cannot_be_built_the_default_warns_and_trains_with_the_
             runpy.run_module("keras_optims.native", run_name="__main__")
         except SystemExit as exit:
             print("AHEAD OF TIME EXIT:", exit.code)
-        """).replace("GRADIENTS", repr(GRADIENTS)),
+        """).replace("GRADIENTS", repr(GRADIENTS)).replace("TILES", str(TILES)),
         KERAS_OPTIMS_CACHE_DIR=str(tmp_path / "cache"), **env,
     )
     assert "RAISED: fused=True needs the fused CPU kernel" in out and reason in out.split("WARNED:")[0], out
     warned = out.split("WARNED:")[1].split("PATHS:")[0]
     assert warned.count("the fused CPU kernel is unavailable") == 1 and reason in warned, warned
     assert f"PATHS: {{'xla': {len(GRADIENTS)}}}" in out  # every step by XLA
-    W, v, s = np.array([1.0, -2.0, 3.0]), np.zeros(3), np.zeros(3)
+    W = np.tile([1.0, -2.0, 3.0], TILES)
+    v, s = np.zeros_like(W), np.zeros_like(W)
     for t, g in enumerate(GRADIENTS, start=1):
-        W, v, s = reference.adam_step(W, np.array(g), v, s, t, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+        W, v, s = reference.adam_step(W, np.tile(g, TILES), v, s, t, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
     got = np.array(json.loads(out.split("W:")[1].splitlines()[0]))
     np.testing.assert_allclose(got, W, rtol=1e-12, atol=0)  # float64, a few roundings a step (the suite's bound)
     assert "AHEAD OF TIME EXIT: 1" in out
@@ -286,9 +290,9 @@ def test_the_first_build_says_what_where_and_how_long_and_can_be_done_ahead_of_t
     assert len(library) == 1 and f"the fused CPU kernel is ready: {library[0]} (instruction set " in built.stdout
     again = subprocess.run([sys.executable, "-c", textwrap.dedent("""
         import numpy as np, keras, keras_optims
-        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model = keras.Sequential([keras.Input((4096,)), keras.layers.Dense(1)])  # large enough for the kernel
         model.compile(optimizer=keras_optims.Adam(), loss="mse")
-        model.fit(np.ones((8, 2)), np.ones((8, 1)), verbose=0)
+        model.fit(np.ones((8, 4096)), np.ones((8, 1)), verbose=0)
         print("PATHS:", dict(model.optimizer._updater.updates_by_path))
         """)], capture_output=True, text=True, env=env, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -302,7 +306,7 @@ class TrainStep(tf.Module):
         import keras_optims
 
         self.w = tf.Variable(np.linspace(-1, 1, 5).astype("float32"))
-        self.optimizer = keras_optims.Adam(0.1)
+        self.optimizer = keras_optims.Adam(0.1, fused=True)  # five elements: the default would take TensorFlow ops
         self.optimizer.build([self.w])
 
     @tf.function(input_signature=[tf.TensorSpec([5], tf.float32)])
@@ -331,7 +335,7 @@ def saved_train_step(tmp_path_factory):
     its second step gives in this process."""
     path = str(tmp_path_factory.mktemp("saved") / "train_step")
     module = TrainStep()
-    assert module.optimizer.fused is None
+    assert module.optimizer.update_path == "fused"
     module.train(tf.constant([1.0, 2.0, -3.0, 0.5, 0.0]))
     tf.saved_model.save(module, path)
     second = module.train(tf.constant([0.5, -1.0, 2.0, 0.25, -0.75])).numpy().tolist()

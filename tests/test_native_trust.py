@@ -106,8 +106,8 @@ TRY_THE_KERNEL = """
         print("FUSED TRUE: accepted")
     except native.NativeUnavailable as error:
         print("FUSED TRUE:", error)
-    optimizer = keras_optims.Adam()
-    optimizer.apply([tf.ones(3)], [keras.Variable(np.ones(3, "float32"))])
+    optimizer = keras_optims.Adam()  # 4,096 elements: a model the default updates with the kernel
+    optimizer.apply([tf.ones(4096)], [keras.Variable(np.ones(4096, "float32"))])
     print("PATHS:", dict(optimizer._updater.updates_by_path))
 """
 

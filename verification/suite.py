@@ -74,26 +74,50 @@ def caught(report, by=None):
 
 
 def optimizer_rows(steps, dtype, seed):
-    # Each configuration as it runs by default, and with fused=False where
-    # that is another path: on TensorFlow the XLA update instead of the fused
-    # CPU kernel (what runs on a GPU), on PyTorch in-place multi-tensor ops
-    # instead of torch's fused SGD and Adam kernels.
+    # Each configuration as it runs by default, and on every other path it
+    # can be forced onto: on TensorFlow the fused CPU kernel (fused=True,
+    # where it can be built: the default for any but the smallest models,
+    # and the check's variables are that small) and the XLA update
+    # (fused=False: what runs on a GPU); on PyTorch in-place multi-tensor
+    # ops (fused=False) instead of torch's fused SGD and Adam kernels.
     for case in registry.CASES:
         yield _row("optimizer", case.id, verify(case.make(), steps, dtype, seed, name=case.id))
-    other_path = compat.BACKENDS[keras.backend.backend()].other_path
-    for case in registry.CASES:
-        if not other_path or case.make()._updater.fused_refusal(case.make()._updater.rule):
-            continue
-        name = f"{case.id} (fused=False: {other_path})"
-        yield _row("optimizer", name, verify(case.make(fused=False), steps, dtype, seed, name=name))
+    for fused, path in forced_paths():
+        for case in registry.CASES:
+            if fused and case.make()._updater.fused_refusal(case.make()._updater.rule):
+                continue
+            name = f"{case.id} (fused={fused}: {path})"
+            yield _row("optimizer", name, verify(case.make(fused=fused), steps, dtype, seed, name=name))
+
+
+def forced_paths():
+    """[(fused, the path it forces)] on this backend besides the default:
+    fused=True where it is a path of its own here (TensorFlow's kernel, if it
+    can be built), fused=False where it is another path."""
+    backend = keras.backend.backend()
+    paths = []
+    if backend == "tensorflow":
+        from keras_optims import native
+
+        if native.available():
+            paths.append((True, "the fused CPU kernel"))
+    other_path = compat.BACKENDS[backend].other_path
+    if other_path:
+        paths.append((False, other_path))
+    return paths
 
 
 def space_rows(steps, dtype, seed):
     """The drawn cases of `registry.SPACE_CASES`: every hyperparameter away
-    from its default, scalar and empty variables, small and large gradients."""
+    from its default, scalar and empty variables, small and large gradients;
+    on TensorFlow through the fused CPU kernel where it can be built (the
+    path of every model but the smallest; the drawn variables are small
+    enough that the default would take TensorFlow ops)."""
+    kernel = [fused for fused, _ in forced_paths() if fused]
     for case in registry.SPACE_CASES:
+        optimizer = case.make(fused=True) if kernel else case.make()
         yield _row("hyperparameter space", case.id,
-                   verify(case.make(), steps, dtype, seed, name=case.id, **case.gradients))
+                   verify(optimizer, steps, dtype, seed, name=case.id, **case.gradients))
 
 
 def schedule_rows(steps, dtype, seed):

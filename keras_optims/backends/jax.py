@@ -57,6 +57,8 @@ class Updater(backends.PerVariableUpdater):
     """Applies the rule (see the module docstring); slots as
     `backends.PerVariableUpdater` lays them out."""
 
+    path = "xla"  # the rule in jax.numpy, compiled by XLA with Keras's step
+
     def apply(self, optimizer, gradients, variables, learning_rate):
         lr, t = as_float64(learning_rate), as_float64(optimizer.iterations + 1)
         for gradient, variable in zip(gradients, variables):

@@ -8,7 +8,7 @@ this module lays out the slots of the Keras 3 optimizers, which
 
 import tensorflow as tf
 
-from keras_optims import backends, native
+from keras_optims import backends
 from keras_optims.backends.tf_update import Slot, StepEngine
 from keras_optims.saved_state import LARGE, flat_layout, size_of
 
@@ -46,6 +46,7 @@ class Updater(StepEngine, backends.Updater):
         # flat buffers whatever its size, so that one op updates every
         # variable of a dtype; a large one that XLA or TensorFlow ops will
         # update has slots of its own.
+        self.choose_path([tf_variable(v) for v in variables])
         fused = [self._fused_at_build(variable) for variable in map(tf_variable, variables)]
         self._places, totals = flat_layout(
             variables, own=lambda index, variable: size_of(variable) >= LARGE and not fused[index]
@@ -66,9 +67,7 @@ class Updater(StepEngine, backends.Updater):
     def _fused_at_build(self, variable):
         """Whether the fused kernel is expected to update `variable` (it is
         checked again at every step)."""
-        if self.fused is False or self._kernel is None or self.kernel_refusal(variable) is not None:
-            return False
-        return native.available()
+        return self.path == "fused" and self.kernel_refusal(variable) is None
 
     def slots_at(self, index):
         """The `Slot`s of the model variable at `index`, in `slot_names` order."""

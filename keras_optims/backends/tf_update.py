@@ -8,7 +8,10 @@ which runs it on TensorFlow variables one of three ways:
 - the fused CPU kernel (`keras_optims.native`), by default for every float32
   or float64 variable on CPU: one op per dtype updates all the variables of a
   step, reading ``W``, ``dW`` and the slots once; the rule's per-step scalars
-  come from its record's ``scalars`` function (`rules.py`), as float64;
+  come from its record's ``scalars`` function (`rules.py`), as float64. A
+  model so small that the kernel's call costs more than its whole update
+  runs as TensorFlow ops instead (`StepEngine.choose_path`, when the
+  optimizer is built);
 - XLA (``jit_compile=True``, the default), for what the kernel does not
   take (GPU variables, half precision, an update traced inside an
   XLA-compiled function, or everything when ``fused=False`` or the kernel
@@ -190,6 +193,22 @@ def xla_runs_on(device):
     return _xla_devices[device]
 
 
+# Below this size, under fused=None, the rule runs as TensorFlow ops instead
+# of the fused kernel: the kernel's call has a fixed cost (the op with its
+# list of inputs and the float64 scalars), which on a model this small is
+# more than the whole update. Measured with benchmarks/update_path.py (see
+# docs/guides/performance.md, "Which path the update takes"): SMALL_MODEL_NOTE.
+SMALL_MODEL_ELEMENTS = 2048
+SMALL_MODEL_VARIABLES = 8
+
+
+def small_model(variables):
+    """Whether `variables` (those the fused kernel could take) are so few and
+    small that TensorFlow ops update them faster than one fused call."""
+    return (len(variables) <= SMALL_MODEL_VARIABLES
+            and sum(size_of(v) for v in variables) <= SMALL_MODEL_ELEMENTS)
+
+
 class StepEngine:
     """Applies ``rule(W, dW, *slots, lr=…, t=…, math=…)`` to TF variables.
 
@@ -198,8 +217,9 @@ class StepEngine:
             ``(W, *slots)``.
         jit_compile: run what the fused kernel does not take XLA-compiled.
         fused: ``None`` (use the fused kernel for every variable it can take,
-            see the module docstring), ``True`` (require it: raise where it
-            cannot be used) or ``False`` (never use it).
+            see the module docstring, unless the model is small enough that
+            TensorFlow ops are faster: `choose_path`), ``True`` (require it:
+            raise where it cannot be used) or ``False`` (never use it).
     """
 
     def __init__(self, rule, jit_compile=True, fused=None):
@@ -210,6 +230,7 @@ class StepEngine:
         # "xla", "ops"): what tests and curious users can check.
         self.updates_by_path = collections.Counter()
         self._kernel = rule.native  # the fused CPU kernel's entry, or None
+        self.path = None  # chosen when the optimizer is built (`choose_path`)
         self._compiled = tf.function(self._update, jit_compile=True, autograph=False)
         backends.refuse_fused(fused, self.fused_refusal(rule))
         if fused:
@@ -226,6 +247,30 @@ class StepEngine:
         """Why `fused=True` cannot be honoured for `rule` (None if it can:
         the kernel has a form of each rule of `rules.py`)."""
         return None if rule.native else f"the fused CPU kernel has no form of {rule.rule.name}"
+
+    def choose_path(self, variables):
+        """Chooses, once, when the optimizer is built, how the variables that
+        the fused kernel could take are updated, and returns it: "fused"
+        (the kernel) or "tensorflow" (the rule as TensorFlow ops, XLA-compiled
+        where `uses_xla` allows). ``fused=True`` is "fused", ``fused=False``
+        "tensorflow"; ``fused=None`` is "fused" unless the kernel cannot be
+        had, or the model is small enough (`small_model`) that its fixed
+        cost per call is more than the update. A variable the kernel cannot
+        take (a GPU, half precision) runs as TensorFlow ops either way."""
+        if self.fused is False or self._kernel is None:
+            self.path = "tensorflow"
+        elif self.fused:
+            self.path = "fused"
+        else:
+            eligible = [v for v in variables if self.kernel_refusal(v) is None]
+            self.path = "fused" if eligible and not small_model(eligible) else "tensorflow"
+            if self.path == "fused":
+                try:
+                    native.load()
+                except native.NativeUnavailable as error:
+                    native.warn_unavailable(error)  # once; training goes on with TensorFlow ops or XLA
+                    self.path = "tensorflow"
+        return self.path
 
     def _new_values(self, variable, gradient, slots, learning_rate, step):
         return self.rule(
@@ -290,7 +335,7 @@ class StepEngine:
 
     def _split_fused(self, variables):
         """Indices of the variables the fused kernel takes, and of the rest."""
-        if self.fused is False or self._kernel is None:
+        if self.fused is False or self._kernel is None or self.path == "tensorflow":
             return [], list(range(len(variables)))
         reason = "the update is traced inside an XLA-compiled function" if _in_xla_context() else None
         if reason is None:

@@ -296,6 +296,12 @@ class Updater(backends.PerVariableUpdater):
             backends.check_variable_and_gradient(variable, variable.shape)  # floating point
         super().build(optimizer, variables)
 
+    @property
+    def path(self):
+        """"fused" where a torch kernel runs the rule (`step_function`), else
+        "in-place"."""
+        return "fused" if self.fused is not False and self.rule.torch else "in-place"
+
     def step_function(self):
         """How a step runs: the fused kernel the rule's record names (unless
         fused=False), else the rule's in-place form, else None (the rule as

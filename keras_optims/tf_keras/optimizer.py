@@ -58,8 +58,16 @@ class TFKerasOptimizer(Algorithm, tf_keras.optimizers.Optimizer):
         if getattr(self, "_built", False):
             return
         self._built = True
+        self._updater.choose_path(var_list)
         for name in self.slot_names:
             setattr(self, f"_{name}", [self.add_variable_from_reference(var, name) for var in var_list])
+
+    @property
+    def update_path(self):
+        """How the step updates the variables, chosen when the optimizer is
+        built: "fused" (the fused CPU kernel) or "tensorflow" (TensorFlow
+        ops, XLA-compiled with ``jit_compile=True``); None before."""
+        return self._updater.path
 
     def _slot_value(self, variable, name):
         return getattr(self, f"_{name}")[self._index_dict[self._var_key(variable)]]
