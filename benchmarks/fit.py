@@ -13,26 +13,35 @@ Models (inputs drawn from a fixed seed):
 - mlp-1m: 512-1024-512-10 (1,055,242 parameters), mean squared error,
   batches of 256;
 - embedding: Embedding(20000, 48) (960,000 parameters) over sequences of 32
-  tokens, averaged, then Dense(1, sigmoid), batches of 64.
+  tokens, averaged, then Dense(1, sigmoid), batches of 64;
+- mobilenetv2: `keras.applications.MobileNetV2` (weights=None, 10 classes)
+  on 32 × 32 × 3 images, 158 variables with batch normalization, sparse
+  categorical cross-entropy, batches of 32: a real Keras application.
 
 Each in float32 and float64 (``keras.config.set_floatx``; under JAX, float64
 needs JAX_ENABLE_X64=1, which bench.py sets for a float64 process of its
-own), with every
+own; MobileNetV2 in float32 only, as it is trained), with every
 optimizer of keras_optims (default arguments) and the nearest Keras
 built-in: `SGD()`, `SGD(momentum=0.9)`, `RMSprop()`, `Adam()`.
 
 Timing: each (model, dtype, optimizer, ours or Keras) is compiled and run
-for one epoch first (tracing and compilation left out); then, in each
-round, every case runs one epoch of `fit` in turn (interleaved, so that a
-slow spell of the machine touches every case alike), and the time of each
-epoch is taken. Reported: steps per second, the median over rounds, and
-ours/Keras of those (above 1: ours is faster). `--rounds` sets the rounds
-(default 7); "spread" is the largest ratio any case reached in a round over
-the smallest, per row: two runs of the same thing differ by that much.
+for one epoch first (tracing and compilation left out). An epoch has as
+many steps as take Keras's built-in about `--seconds` (default 0.5 s; at
+least 10 steps), measured once per model and dtype, so that a round of a
+tiny model is not a few milliseconds of timer and scheduler noise. Then,
+in each round, every case runs one epoch of `fit` in turn (interleaved, so
+that a slow spell of the machine touches every case alike), and the time
+of each epoch is taken. Reported per row: steps per second of each side
+(the median over rounds), ours/Keras of those (above 1: ours is faster),
+and the quartiles and extremes of the per-round ratios (each round's ours
+over the same round's Keras). `--rounds` sets the rounds (default 15).
+`--compare PATH` prints, per row, how far this run's ours/Keras is from
+the one in PATH (an earlier `--json`): two runs of the same case.
 """
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -49,19 +58,31 @@ BUILTINS = {  # the nearest Keras built-in, with its defaults
     "RMSProp": lambda keras: keras.optimizers.RMSprop(),
     "Adam": lambda keras: keras.optimizers.Adam(),
 }
-MODELS = ("course", "readme", "mlp-1m", "embedding")
+MODELS = ("course", "readme", "mlp-1m", "embedding", "mobilenetv2")
+FLOAT32_ONLY = ("mobilenetv2",)
+MIN_STEPS = 10
 DTYPES = ("float32", "float64")
 
 
 def model_and_data(name, quick):
-    """(a function making the model, x, y, batch size): one epoch is
-    `len(x) // batch` steps."""
+    """(a function making the model, x, y, batch size): x and y hold up to
+    `len(x) // batch` steps (an epoch takes a slice, see `cases`)."""
     import keras
 
     layers = keras.layers
     rng = np.random.default_rng(0)
+    if name == "mobilenetv2":
+        steps, batch, alpha = (2 if quick else 60), 32, (0.35 if quick else 1.0)
+        x = rng.standard_normal((steps * batch, 32, 32, 3))
+        y = rng.integers(0, 10, steps * batch)
+
+        def make():
+            return keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=alpha, weights=None,
+                                                  classes=10), "sparse_categorical_crossentropy"
+
+        return make, x, y, batch
     if name in ("course", "readme"):
-        steps, batch = (4 if quick else 100), 64
+        steps, batch = (4 if quick else 3000), 64
         x = rng.standard_normal((steps * batch, 2))
         y = (x[:, 0] * x[:, 1] > 0).astype("float64")
         hidden = [5, 2] if name == "course" else [5]
@@ -72,7 +93,7 @@ def model_and_data(name, quick):
 
         return make, x, y, batch
     if name == "mlp-1m":
-        steps, batch, width = (2 if quick else 20), 256, (16 if quick else 1024)
+        steps, batch, width = (2 if quick else 200), 256, (16 if quick else 1024)
         x = rng.standard_normal((steps * batch, 512))
         y = x[:, :10].copy()
 
@@ -82,7 +103,7 @@ def model_and_data(name, quick):
 
         return make, x, y, batch
     if name == "embedding":
-        steps, batch, vocabulary = (2 if quick else 50), 64, (200 if quick else 20000)
+        steps, batch, vocabulary = (2 if quick else 1000), 64, (200 if quick else 20000)
         x = rng.integers(0, vocabulary, (steps * batch, 32))
         y = (x[:, 0] % 2).astype("float64")
 
@@ -95,9 +116,11 @@ def model_and_data(name, quick):
     raise ValueError(f"Unknown model: {name!r}")
 
 
-def cases(quick, models=MODELS, dtypes=DTYPES, optimizers=OPTIMIZERS):
-    """{(model, dtype, optimizer, "ours" | "keras"): one epoch of fit}, each
-    compiled and run once already."""
+def cases(quick, models=MODELS, dtypes=DTYPES, optimizers=OPTIMIZERS, seconds=0.5):
+    """{(model, dtype, optimizer, "ours" | "keras"): (one epoch of fit, its
+    steps)}, each compiled and run once already; an epoch lasts about
+    `seconds` for Keras's first built-in (all of a model and dtype take the
+    same steps)."""
     import keras
 
     import keras_optims
@@ -106,22 +129,35 @@ def cases(quick, models=MODELS, dtypes=DTYPES, optimizers=OPTIMIZERS):
     for dtype in dtypes:
         keras.config.set_floatx(dtype)
         for model_name in models:
+            if dtype != "float32" and model_name in FLOAT32_ONLY:
+                continue
             make, x, y, batch = model_and_data(model_name, quick)
             if x.dtype.kind == "f":
                 x = x.astype(dtype)
-            y = y.astype(dtype)
+            y = y.astype(dtype) if y.dtype.kind == "f" else y
+            steps = None  # set by the first case's warm epoch
             for optimizer in optimizers:
-                for side, make_optimizer in (("ours", getattr(keras_optims, optimizer)),
-                                             ("keras", lambda o=optimizer: BUILTINS[o](keras))):
+                for side, make_optimizer in (("keras", lambda o=optimizer: BUILTINS[o](keras)),
+                                             ("ours", getattr(keras_optims, optimizer))):
                     keras.utils.set_random_seed(0)
                     model, loss = make()
                     model.compile(optimizer=make_optimizer(), loss=loss)
-                    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)  # trace, compile
+                    probe = min(len(x) // batch, MIN_STEPS)
+                    model.fit(x[: probe * batch], y[: probe * batch], batch_size=batch, epochs=1, verbose=0,
+                              shuffle=False)  # trace, compile
+                    if steps is None:
+                        start = time.perf_counter()
+                        model.fit(x[: probe * batch], y[: probe * batch], batch_size=batch, epochs=1, verbose=0,
+                                  shuffle=False)
+                        per_step = (time.perf_counter() - start) / probe
+                        wanted = max(MIN_STEPS, math.ceil(seconds / per_step))
+                        steps = probe if quick else min(len(x) // batch, wanted)
+                    xs, ys = x[: steps * batch], y[: steps * batch]
 
-                    def epoch(model=model, x=x, y=y, batch=batch):
+                    def epoch(model=model, x=xs, y=ys, batch=batch):
                         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
 
-                    found[(model_name, dtype, optimizer, side)] = (epoch, len(x) // batch)
+                    found[(model_name, dtype, optimizer, side)] = (epoch, steps)
     keras.config.set_floatx("float32")
     return found
 
@@ -137,20 +173,24 @@ def measure(found, rounds):
     return rates
 
 
-def rows(rates):
+def rows(rates, steps=None):
     """One row per (model, dtype, optimizer): steps per second of each side
-    (median over rounds), ours/Keras, and the spread of the per-round ratios."""
+    (median over rounds), ours/Keras, and the per-round ratios' quartiles
+    and extremes (`steps`: {case: steps per epoch}, recorded if given)."""
     found = []
     for (model, dtype, optimizer, side) in rates:
         if side != "ours":
             continue
         ours, keras_ = rates[(model, dtype, optimizer, "ours")], rates[(model, dtype, optimizer, "keras")]
-        per_round = [a / b for a, b in zip(ours, keras_)]
+        per_round = sorted(a / b for a, b in zip(ours, keras_))
+        quartiles = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else per_round * 3
         found.append({
             "model": model, "dtype": dtype, "optimizer": optimizer,
             "steps_per_second": {"ours": statistics.median(ours), "keras": statistics.median(keras_)},
             "ours_over_keras": statistics.median(ours) / statistics.median(keras_),
-            "round_ratios": {"min": min(per_round), "max": max(per_round)},
+            "round_ratios": {"min": per_round[0], "q1": quartiles[0], "median": statistics.median(per_round),
+                             "q3": quartiles[2], "max": per_round[-1]},
+            **({"steps": steps[(model, dtype, optimizer, "ours")]} if steps else {}),
         })
     return found
 
@@ -171,32 +211,55 @@ def machine():
 
 
 def format_rows(backend, found):
-    lines = [f"{'backend':<10} {'model':<9} {'dtype':<7} {'optimizer':<15} {'ours steps/s':>12} "
-             f"{'keras steps/s':>13} {'ours/keras':>10} {'rounds':>13}"]
+    lines = [f"{'backend':<10} {'model':<11} {'dtype':<7} {'optimizer':<15} {'ours steps/s':>12} "
+             f"{'keras steps/s':>13} {'ours/keras':>10} {'rounds q1–q3':>13} {'min–max':>12}"]
     for r in found:
         rates, spread = r["steps_per_second"], r["round_ratios"]
-        lines.append(f"{backend:<10} {r['model']:<9} {r['dtype']:<7} {r['optimizer']:<15} {rates['ours']:>12.1f} "
-                     f"{rates['keras']:>13.1f} {r['ours_over_keras']:>9.2f}× {spread['min']:>5.2f}–{spread['max']:.2f}×")
+        lines.append(f"{backend:<10} {r['model']:<11} {r['dtype']:<7} {r['optimizer']:<15} {rates['ours']:>12.1f} "
+                     f"{rates['keras']:>13.1f} {r['ours_over_keras']:>9.3f}× {spread['q1']:>6.3f}–{spread['q3']:.3f} "
+                     f"{spread['min']:>5.2f}–{spread['max']:.2f}")
+    return "\n".join(lines)
+
+
+def compare(found, earlier):
+    """Per row, this run's ours/Keras against an earlier run's (the rows of
+    its JSON): the relative difference, and the largest."""
+    before = {(r["model"], r["dtype"], r["optimizer"]): r["ours_over_keras"] for r in earlier}
+    lines, worst = [], 0.0
+    for r in found:
+        key = (r["model"], r["dtype"], r["optimizer"])
+        if key in before:
+            difference = r["ours_over_keras"] / before[key] - 1
+            worst = max(worst, abs(difference))
+            lines.append(f"{' '.join(key):<40} {before[key]:.3f}× then, {r['ours_over_keras']:.3f}× now: "
+                         f"{difference:+.1%}")
+    lines.append(f"largest difference between the two runs: {worst:.1%}")
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny models and one round (a smoke test)")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 7; 1 with --quick)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 15; 1 with --quick)")
+    parser.add_argument("--seconds", type=float, default=0.5,
+                        help="about how long one epoch of Keras's built-in takes in a round (default 0.5)")
+    parser.add_argument("--compare", metavar="PATH", help="an earlier --json: print how far each row moved")
     parser.add_argument("--dtype", action="append", choices=DTYPES,
                         help="the dtypes to run (repeatable; default both)")
     parser.add_argument("--model", action="append", choices=MODELS,
                         help="the models to run (repeatable; default all, readme with --quick)")
     parser.add_argument("--json", help="write the rows and the machine as JSON")
     args = parser.parse_args(argv)
-    rounds = args.rounds or (1 if args.quick else 7)
+    rounds = args.rounds or (1 if args.quick else 15)
     if rounds < 1:
         parser.error(f"--rounds must be at least 1, not {rounds}")
     models = tuple(args.model or (("readme",) if args.quick else MODELS))
-    found = rows(measure(cases(args.quick, models=models, dtypes=tuple(args.dtype or DTYPES)), rounds))
+    made = cases(args.quick, models=models, dtypes=tuple(args.dtype or DTYPES), seconds=args.seconds)
+    found = rows(measure(made, rounds), {key: steps for key, (_, steps) in made.items()})
     about = machine()
     print(format_rows(about["backend"], found), flush=True)
+    if args.compare:
+        print(compare(found, json.loads(Path(args.compare).read_text())["rows"]))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": about, "rounds": rounds, "quick": args.quick,
                                                "rows": found}, indent=2))

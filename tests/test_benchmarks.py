@@ -74,23 +74,42 @@ def test_benchmark_smoke(tmp_path):
 
 
 def test_every_fit_model_trains_with_every_optimizer(tmp_path):
-    """benchmarks/fit.py's four models (the smoke test above runs README's
+    """benchmarks/fit.py's five models (the smoke test above runs README's
     only), under JAX, the quickest to start: a row each, with both sides
-    timed."""
+    timed, and the per-round quartiles in order."""
+    models = ("course", "readme", "mlp-1m", "embedding", "mobilenetv2")
     out = tmp_path / "fit.json"
     done = subprocess.run(
-        [sys.executable, str(BENCH.with_name("fit.py")), "--quick", "--dtype", "float32", "--json", str(out),
-         *(arg for model in ("course", "readme", "mlp-1m", "embedding") for arg in ("--model", model))],
+        [sys.executable, str(BENCH.with_name("fit.py")), "--quick", "--rounds", "3", "--dtype", "float32", "--json",
+         str(out), *(arg for model in models for arg in ("--model", model))],
         capture_output=True, text=True, timeout=600, env={**os.environ, "KERAS_BACKEND": "jax"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     payload = json.loads(out.read_text())
     assert {(r["model"], r["optimizer"]) for r in payload["rows"]} == {
-        (m, o) for m in ("course", "readme", "mlp-1m", "embedding") for o in ("GradientDescent", "Momentum", "RMSProp", "Adam")}
+        (m, o) for m in models for o in ("GradientDescent", "Momentum", "RMSProp", "Adam")}
     for r in payload["rows"]:
-        rates = r["steps_per_second"]
+        rates, q = r["steps_per_second"], r["round_ratios"]
         assert min(rates.values()) > 0 and quotient(r["ours_over_keras"], rates["ours"], rates["keras"]), r
+        assert q["min"] <= q["q1"] <= q["median"] <= q["q3"] <= q["max"], r
     assert payload["machine"]["versions"]["jax"] and payload["machine"]["backend"] == "jax"
+
+
+def test_the_update_path_benchmark_runs_every_path(tmp_path):
+    """benchmarks/update_path.py under TensorFlow, on the course's network:
+    a row per optimizer with the three settings timed and the default's
+    path named (the tiny network takes TensorFlow ops)."""
+    out = tmp_path / "paths.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH.with_name("update_path.py")), "--rounds", "1", "--steps", "2", "--hidden", "5-2",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "KERAS_BACKEND": "tensorflow"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["hidden"], r["optimizer"]) for r in rows] == [([5, 2], "GradientDescent"), ([5, 2], "Adam")]
+    for r in rows:
+        assert min(r["ms"].values()) > 0 and r["default_path"] == "tensorflow" and r["variables"] == 6, r
 
 
 def test_the_tensorflow_call_profile_runs(tmp_path):
