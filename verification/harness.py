@@ -342,7 +342,6 @@ def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64",
     keys = tuple(slots)
     init = init or (lambda W: {k: np.zeros_like(W) for k in keys})
     name = getattr(optimizer, "name", type(optimizer).__name__)
-    config = optimizer.get_config()
     given = reference
     if _takes_learning_rate(reference):
         reference = functools.partial(_given_learning_rate, reference, optimizer, {})
@@ -354,8 +353,8 @@ def check(optimizer, reference, *, slots, init=None, steps=100, dtype="float64",
         # (α is the optimizer's, as the comparison used it).
         fixed = {NAMES_OF[k]: v for k, v in getattr(given, "keywords", {}).items() if k in NAMES_OF}
         try:
-            report.identification = _identify(type(optimizer), config, form.algorithm, steps, dtype, seed, shapes,
-                                              gradient_scale, fixed)
+            report.identification = _identify(type(optimizer), optimizer.get_config(), form.algorithm, steps, dtype,
+                                              seed, shapes, gradient_scale, fixed)
         except (TypeError, ValueError) as error:  # a class that does not rebuild from its config
             report.note = f"not identified: rebuilding the optimizer from its config raised {error!r}"
     return report
