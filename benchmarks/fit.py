@@ -26,20 +26,27 @@ built-in: `SGD()`, `SGD(momentum=0.9)`, `RMSprop()`, `Adam()`.
 
 Timing: each (model, dtype, optimizer, ours or Keras) is compiled and run
 for one epoch first (tracing and compilation left out). An epoch has as
-many steps as take Keras's built-in about `--seconds` (default 0.5 s; at
-least 10 steps), measured once per model and dtype, so that a round of a
-tiny model is not a few milliseconds of timer and scheduler noise. Then,
-in each round, every case runs one epoch of `fit` in turn (interleaved, so
-that a slow spell of the machine touches every case alike), and the time
-of each epoch is taken. Reported per row: steps per second of each side
-(the median over rounds), ours/Keras of those (above 1: ours is faster),
-and the quartiles and extremes of the per-round ratios (each round's ours
-over the same round's Keras). `--rounds` sets the rounds (default 15).
-`--compare PATH` prints, per row, how far this run's ours/Keras is from
-the one in PATH (an earlier `--json`): two runs of the same case.
+many steps as take Keras's built-in about `--seconds` (default 1 s; at
+least 10 steps), measured once per model and dtype. An epoch is timed from
+the start of its second step to the end of the epoch (`Clock`, a callback
+that leaves `fit` in its default asynchronous mode): what is left out is
+the part of each `fit` call that does not depend on the optimizer (Keras
+turning the arrays into batches, starting the epoch's iterator and its
+first step), which on a 2-core machine takes either ~30 or ~130 ms from one
+call to the next and would otherwise decide the short epochs' ratios. Then,
+in each round, every case runs one epoch of `fit` in turn, ours and Keras's
+of a row one after the other, which goes first alternating from round to
+round (interleaved, so that a slow spell of the machine touches both sides
+of a row alike). Reported per row: steps per second of each side (the
+median over rounds), ours/Keras (the median of the per-round ratios, each
+round's ours over the same round's Keras; above 1: ours is faster), and
+those ratios' quartiles and extremes. `--rounds` sets the rounds (default
+15). `--compare PATH` prints, per row, how far this run's ours/Keras is
+from the one in PATH (an earlier `--json`): two runs of the same case.
 """
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -82,7 +89,7 @@ def model_and_data(name, quick):
 
         return make, x, y, batch
     if name in ("course", "readme"):
-        steps, batch = (4 if quick else 3000), 64
+        steps, batch = (4 if quick else 8000), 64
         x = rng.standard_normal((steps * batch, 2))
         y = (x[:, 0] * x[:, 1] > 0).astype("float64")
         hidden = [5, 2] if name == "course" else [5]
@@ -103,7 +110,7 @@ def model_and_data(name, quick):
 
         return make, x, y, batch
     if name == "embedding":
-        steps, batch, vocabulary = (2 if quick else 1000), 64, (200 if quick else 20000)
+        steps, batch, vocabulary = (2 if quick else 2000), 64, (200 if quick else 20000)
         x = rng.integers(0, vocabulary, (steps * batch, 32))
         y = (x[:, 0] % 2).astype("float64")
 
@@ -116,11 +123,35 @@ def model_and_data(name, quick):
     raise ValueError(f"Unknown model: {name!r}")
 
 
-def cases(quick, models=MODELS, dtypes=DTYPES, optimizers=OPTIMIZERS, seconds=0.5):
-    """{(model, dtype, optimizer, "ours" | "keras"): (one epoch of fit, its
-    steps)}, each compiled and run once already; an epoch lasts about
-    `seconds` for Keras's first built-in (all of a model and dtype take the
-    same steps)."""
+def clock():
+    """A Keras callback timing the part of an epoch that depends on the
+    optimizer: from the start of the second step to the end of the epoch
+    (`seconds`, `steps`). `async_safe`: it leaves `fit` in its default mode,
+    where Keras hands each step's logs to a thread of its own."""
+    import keras
+
+    class Clock(keras.callbacks.Callback):
+        async_safe = True
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = None
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 1:
+                self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds = time.perf_counter() - self.start
+            self.steps = self.params["steps"] - 1
+
+    return Clock()
+
+
+def cases(quick, models=MODELS, dtypes=DTYPES, optimizers=OPTIMIZERS, seconds=1.0):
+    """{(model, dtype, optimizer, "ours" | "keras"): a function running one
+    epoch of fit and returning its timed steps per second}, each compiled
+    and run once already; an epoch lasts about `seconds` for Keras's first
+    built-in (all of a model and dtype take the same steps)."""
     import keras
 
     import keras_optims
@@ -142,41 +173,44 @@ def cases(quick, models=MODELS, dtypes=DTYPES, optimizers=OPTIMIZERS, seconds=0.
                     keras.utils.set_random_seed(0)
                     model, loss = make()
                     model.compile(optimizer=make_optimizer(), loss=loss)
+                    timer = clock()
                     probe = min(len(x) // batch, MIN_STEPS)
-                    model.fit(x[: probe * batch], y[: probe * batch], batch_size=batch, epochs=1, verbose=0,
-                              shuffle=False)  # trace, compile
-                    if steps is None:
-                        start = time.perf_counter()
-                        model.fit(x[: probe * batch], y[: probe * batch], batch_size=batch, epochs=1, verbose=0,
-                                  shuffle=False)
-                        per_step = (time.perf_counter() - start) / probe
-                        wanted = max(MIN_STEPS, math.ceil(seconds / per_step))
-                        steps = probe if quick else min(len(x) // batch, wanted)
-                    xs, ys = x[: steps * batch], y[: steps * batch]
 
-                    def epoch(model=model, x=xs, y=ys, batch=batch):
-                        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+                    def epoch(model=model, x=x, y=y, batch=batch, timer=timer, steps=probe):
+                        model.fit(x[: steps * batch], y[: steps * batch], batch_size=batch, epochs=1, verbose=0,
+                                  shuffle=False, callbacks=[timer])
+                        return timer.steps / timer.seconds
 
-                    found[(model_name, dtype, optimizer, side)] = (epoch, steps)
+                    epoch()  # trace, compile
+                    if steps is None:  # Keras's first built-in sets the epoch's steps
+                        steps = probe
+                        for _ in range(0 if quick else 2):  # the second estimate from an epoch of about that length
+                            rate = epoch(steps=steps)
+                            steps = min(len(x) // batch, max(MIN_STEPS, math.ceil(seconds * rate)))
+                    found[(model_name, dtype, optimizer, side)] = functools.partial(epoch, steps=steps)
     keras.config.set_floatx("float32")
     return found
 
 
 def measure(found, rounds):
-    """{case: [steps per second, each round]}, the cases interleaved."""
+    """{case: [steps per second, each round]}: in each round every row's
+    two sides one after the other, Keras's first in even rounds and ours
+    first in odd ones."""
     rates = {key: [] for key in found}
-    for _ in range(rounds):
-        for key, (epoch, steps) in found.items():
-            start = time.perf_counter()
-            epoch()
-            rates[key].append(steps / (time.perf_counter() - start))
+    for round_ in range(rounds):
+        for key in found:
+            if key[3] != "ours":
+                continue
+            for side in ("keras", "ours")[::(-1) ** round_]:
+                rates[(*key[:3], side)].append(found[(*key[:3], side)]())
     return rates
 
 
 def rows(rates, steps=None):
     """One row per (model, dtype, optimizer): steps per second of each side
-    (median over rounds), ours/Keras, and the per-round ratios' quartiles
-    and extremes (`steps`: {case: steps per epoch}, recorded if given)."""
+    (median over rounds), ours/Keras (the median of the per-round ratios),
+    those ratios' quartiles and extremes, and every round's steps per
+    second (`steps`: {case: steps per epoch}, recorded if given)."""
     found = []
     for (model, dtype, optimizer, side) in rates:
         if side != "ours":
@@ -187,9 +221,10 @@ def rows(rates, steps=None):
         found.append({
             "model": model, "dtype": dtype, "optimizer": optimizer,
             "steps_per_second": {"ours": statistics.median(ours), "keras": statistics.median(keras_)},
-            "ours_over_keras": statistics.median(ours) / statistics.median(keras_),
+            "ours_over_keras": statistics.median(per_round),
             "round_ratios": {"min": per_round[0], "q1": quartiles[0], "median": statistics.median(per_round),
                              "q3": quartiles[2], "max": per_round[-1]},
+            "rounds": {"ours": ours, "keras": keras_},
             **({"steps": steps[(model, dtype, optimizer, "ours")]} if steps else {}),
         })
     return found
@@ -241,8 +276,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny models and one round (a smoke test)")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 15; 1 with --quick)")
-    parser.add_argument("--seconds", type=float, default=0.5,
-                        help="about how long one epoch of Keras's built-in takes in a round (default 0.5)")
+    parser.add_argument("--seconds", type=float, default=1.0,
+                        help="about how long one epoch of Keras's built-in takes in a round (default 1)")
     parser.add_argument("--compare", metavar="PATH", help="an earlier --json: print how far each row moved")
     parser.add_argument("--dtype", action="append", choices=DTYPES,
                         help="the dtypes to run (repeatable; default both)")
@@ -255,7 +290,7 @@ def main(argv=None):
         parser.error(f"--rounds must be at least 1, not {rounds}")
     models = tuple(args.model or (("readme",) if args.quick else MODELS))
     made = cases(args.quick, models=models, dtypes=tuple(args.dtype or DTYPES), seconds=args.seconds)
-    found = rows(measure(made, rounds), {key: steps for key, (_, steps) in made.items()})
+    found = rows(measure(made, rounds), {key: epoch.keywords["steps"] for key, epoch in made.items()})
     about = machine()
     print(format_rows(about["backend"], found), flush=True)
     if args.compare:

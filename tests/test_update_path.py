@@ -83,3 +83,26 @@ def test_a_tiny_model_in_fit_runs_tensorflow_ops():
     model.fit(x, (x[:, 0] > 0).astype("float32"), batch_size=64, epochs=1, verbose=0)
     assert model.optimizer.update_path == "tensorflow"
     assert set(model.optimizer._updater.updates_by_path) == {"ops"}  # Keras's fit leaves XLA off on CPU
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("name", ["GradientDescent", "Momentum", "RMSProp", "Adam"])
+def test_tensorflow_ops_write_each_weight_as_one_subtraction(name):
+    """On the TensorFlow-ops path, traced in fit, each weight is written as
+    ``assign_sub(Δ)`` (as Keras's optimizers write it), not read, subtracted
+    and assigned: two ops per variable that are a measurable part of a tiny
+    model's step. (That the values are the course's: the verification
+    suite, which traces the same update.)"""
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(2, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=getattr(keras_optims, name)(), loss="binary_crossentropy")
+    x = np.random.default_rng(0).standard_normal((128, 2)).astype("float32")
+    model.fit(x, (x[:, 0] > 0).astype("float32"), batch_size=64, epochs=1, verbose=0)
+    assert model.optimizer.update_path == "tensorflow"
+    traced = next(cell.cell_contents for cell in model.train_function.__closure__
+                  if isinstance(cell.cell_contents, tf.types.experimental.GenericFunction))
+    graph = traced._list_all_concrete_functions()[0].graph.as_graph_def()
+    ops = [node.op for function in graph.library.function for node in function.node_def]
+    assert ops.count("AssignSubVariableOp") == len(model.trainable_variables) == 6
