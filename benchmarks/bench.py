@@ -333,7 +333,8 @@ def fit_tables(quick, rounds):
 
 def format_fit(fit):
     """The fit table: one line per backend, model, dtype and optimizer."""
-    lines = ["model.fit, steps per second (median of interleaved rounds), ours vs the nearest Keras built-in",
+    lines = ["model.fit, steps per second (median of interleaved rounds), ours vs the nearest Keras built-in "
+             "(ours/keras: the median of the rounds' ratios)",
              f"{'backend':<10} {'model':<9} {'dtype':<7} {'optimizer':<15} {'ours':>8} {'keras':>8} "
              f"{'ours/keras':>10} {'per round':>12}"]
     for r in fit["rows"]:

@@ -2,7 +2,8 @@
 course optimizer against its nearest Keras built-in, on the models a user
 of the course trains, measured in one process.
 
-    KERAS_BACKEND=torch python benchmarks/fit.py [--quick] [--rounds N] [--model M] [--dtype D] [--json PATH]
+    KERAS_BACKEND=torch python benchmarks/fit.py [--quick] [--rounds N] [--seconds S] [--model M] [--dtype D]
+        [--optimizer O] [--compare PATH] [--json PATH]
 
 `benchmarks/bench.py` runs it once per backend and prints the table.
 
@@ -283,13 +284,16 @@ def main(argv=None):
                         help="the dtypes to run (repeatable; default both)")
     parser.add_argument("--model", action="append", choices=MODELS,
                         help="the models to run (repeatable; default all, readme with --quick)")
+    parser.add_argument("--optimizer", action="append", choices=OPTIMIZERS,
+                        help="the optimizers to run (repeatable; default all)")
     parser.add_argument("--json", help="write the rows and the machine as JSON")
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 15)
     if rounds < 1:
         parser.error(f"--rounds must be at least 1, not {rounds}")
     models = tuple(args.model or (("readme",) if args.quick else MODELS))
-    made = cases(args.quick, models=models, dtypes=tuple(args.dtype or DTYPES), seconds=args.seconds)
+    made = cases(args.quick, models=models, dtypes=tuple(args.dtype or DTYPES),
+                 optimizers=tuple(args.optimizer or OPTIMIZERS), seconds=args.seconds)
     found = rows(measure(made, rounds), {key: epoch.keywords["steps"] for key, epoch in made.items()})
     about = machine()
     print(format_rows(about["backend"], found), flush=True)

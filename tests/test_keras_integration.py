@@ -406,16 +406,19 @@ def test_schedules_and_callables_as_learning_rate(kind):
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_sparse_gradient_equals_the_dense_gradient_with_zero_rows(case):
     """Course math on the whole variable: rows without a gradient this step
-    still see their averages decay, as with a dense zero gradient."""
+    still see their averages decay, as with a dense zero gradient. A row
+    that comes twice has its gradients summed, as making it dense sums them
+    (gradient descent updates the sparse rows alone: the same values). The
+    sparse side is traced, as in fit; the dense side runs eagerly."""
     rng = np.random.default_rng(5)
     sparse_opt, dense_opt = make(case), make(case)
     W_sparse = keras.Variable(np.ones((6, 3), "float32"))
     W_dense = keras.Variable(np.ones((6, 3), "float32"))
     for step in range(4):
-        rows = np.array([step % 6, (step + 2) % 6])
-        values = rng.standard_normal((2, 3)).astype("float32")
+        rows = np.array([step % 6, (step + 2) % 6, step % 6])
+        values = rng.standard_normal((3, 3)).astype("float32")
         sparse = tf.IndexedSlices(tf.constant(values), tf.constant(rows), tf.constant([6, 3]))
-        sparse_opt.apply([sparse], [W_sparse])
+        tf.function(lambda: sparse_opt.apply([sparse], [W_sparse]))()  # traced, as in fit
         dense_opt.apply([tf.convert_to_tensor(sparse)], [W_dense])
         np.testing.assert_array_equal(W_sparse.numpy(), W_dense.numpy())
         for name in sparse_opt.slot_names:
