@@ -139,21 +139,14 @@ class Rule:
         torch: ``torch(hyperparameters)``, the torch fused kernel that
             computes the update (``"sgd"``, ``"adam"`` or ``"rmsprop"``,
             `backends/torch.py`), or None where none does.
-        rows_alone: whether a row whose gradient is zero is left exactly as
-            it is, with no state to decay (gradient descent: ``W − α·0`` is
-            ``W``), so that a sparse gradient (TensorFlow's ``IndexedSlices``,
-            from ``Embedding``) may update its rows alone, as Keras's SGD
-            does. The rules with slots decay every row's averages at every
-            step, so they take the gradient dense.
     """
 
-    __slots__ = ("name", "update", "scalars", "slots", "native", "torch", "rows_alone")
+    __slots__ = ("name", "update", "scalars", "slots", "native", "torch")
 
-    def __init__(self, name, update, scalars, slots=(), *, native=None, torch=None, rows_alone=False):
+    def __init__(self, name, update, scalars, slots=(), *, native=None, torch=None):
         self.name, self.update, self.scalars, self.slots = name, update, scalars, tuple(slots)
         self.native = native or (lambda hyperparameters: None)
         self.torch = torch or (lambda hyperparameters: None)
-        self.rows_alone = rows_alone
 
     def __repr__(self):
         return f"Rule({self.name!r})"
@@ -201,7 +194,7 @@ def _course_epsilon(course, keras):
 # SGD kernel computes gradient descent and momentum, its fused Adam kernel
 # course RMSProp and both forms of Adam (`backends/torch.py` says how).
 GRADIENT_DESCENT = Rule("gradient descent", gradient_descent, gradient_descent_scalars,
-                        native=lambda _: "gradient_descent", torch=lambda _: "sgd", rows_alone=True)
+                        native=lambda _: "gradient_descent", torch=lambda _: "sgd")
 MOMENTUM = Rule("momentum", momentum, momentum_scalars, ("v",),
                 native=lambda _: "momentum", torch=lambda _: "sgd")
 RMSPROP = Rule("RMSProp", rmsprop, rmsprop_scalars, ("s",),

@@ -407,9 +407,8 @@ def test_schedules_and_callables_as_learning_rate(kind):
 def test_sparse_gradient_equals_the_dense_gradient_with_zero_rows(case):
     """Course math on the whole variable: rows without a gradient this step
     still see their averages decay, as with a dense zero gradient. A row
-    that comes twice has its gradients summed, as making it dense sums them
-    (gradient descent updates the sparse rows alone: the same values). The
-    sparse side is traced, as in fit; the dense side runs eagerly."""
+    that comes twice has its gradients summed, as making it dense sums them.
+    The sparse side is traced, as in fit; the dense side runs eagerly."""
     rng = np.random.default_rng(5)
     sparse_opt, dense_opt = make(case), make(case)
     W_sparse = keras.Variable(np.ones((6, 3), "float32"))

@@ -106,22 +106,3 @@ def test_tensorflow_ops_write_each_weight_as_one_subtraction(name):
     graph = traced._list_all_concrete_functions()[0].graph.as_graph_def()
     ops = [node.op for function in graph.library.function for node in function.node_def]
     assert ops.count("AssignSubVariableOp") == len(model.trainable_variables) == 6
-
-
-@pytest.mark.tensorflow
-@pytest.mark.parametrize("name, fused, paths", [("GradientDescent", None, {"rows", "ops"}),
-                                                ("GradientDescent", False, {"rows", "ops"}),
-                                                ("GradientDescent", True, {"fused"}), ("Momentum", None, {"fused"})])
-def test_gradient_descent_updates_a_sparse_gradients_rows_alone(name, fused, paths):
-    """An Embedding's gradient in fit is sparse: gradient descent updates
-    its rows alone (unless fused=True asks for the kernel), and the small
-    Dense head left takes TensorFlow ops, not a kernel call; momentum, whose
-    averages decay on every row, takes the gradient dense, in the kernel.
-    (That the values are the dense update's: test_keras_integration's
-    sparse-gradient test.)"""
-    model = keras.Sequential([keras.Input((4,), dtype="int32"), keras.layers.Embedding(1000, 8),
-                              keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1)])
-    model.compile(optimizer=getattr(keras_optims, name)(fused=fused), loss="mse")
-    x = np.random.default_rng(0).integers(0, 1000, (64, 4)).astype("int32")
-    model.fit(x, np.zeros((64, 1), "float32"), batch_size=32, epochs=1, verbose=0)
-    assert set(model.optimizer._updater.updates_by_path) == paths

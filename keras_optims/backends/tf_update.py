@@ -40,11 +40,7 @@ would first make the Python float a float32 tensor and give 0.89999997…),
 and a sparse gradient (``tf.IndexedSlices``, e.g. from ``Embedding``) is made
 dense first: the course's rule updates every row, so the averages of rows
 with no gradient in this batch still decay, exactly as with a dense zero
-gradient. Gradient descent, which keeps no averages and leaves a row with a
-zero gradient as it is (`rules.Rule.rows_alone`), updates the rows of a
-sparse gradient alone instead, as Keras's SGD does (`StepEngine.update_rows`:
-the same values as the dense update, without a pass over the whole table),
-except under ``fused=True``, inside XLA or under a ``tf.distribute`` strategy.
+gradient.
 """
 
 import collections
@@ -218,32 +214,21 @@ def small_model(variables):
             and sum(size_of(v) for v in variables) <= SMALL_MODEL_ELEMENTS)
 
 
-def assign_new_value(variable, old, new, rows=None):
-    """Writes the rule's new ``W`` into `variable` (into its `rows` alone,
-    if given), whose value read for the rule was `old`. Every rule's ``W``
-    is ``old − Δ``; traced into a graph, where the ops are visible, that is
-    written as ``variable.assign_sub(Δ)`` (``scatter_sub`` for rows), the
-    same subtraction done by the assignment itself (as Keras's own
+def assign_new_value(variable, old, new):
+    """Writes the rule's new ``W`` into `variable`, whose value read for the
+    rule was `old`. Every rule's ``W`` is ``old − Δ``; traced into a graph,
+    where the ops are visible, that is written as ``variable.assign_sub(Δ)``,
+    the same subtraction done by the assignment itself (as Keras's own
     optimizers do), so the graph keeps neither the read of ``W`` nor a
     separate subtraction: on a model of a few tiny variables those two ops
     per variable are a measurable part of the step. Otherwise (eager, or a
     rule whose ``W`` is something else) the new value is assigned."""
     if not tf.executing_eagerly() and new.op.type == "Sub":
         minuend, delta = new.op.inputs
-        # (`is_compatible_with`: a sparse gradient's rows may be known to
-        # shape inference on one side only; a Δ that broadcast would be
-        # refused by the assignment, never written broadcast.)
-        if (minuend.ref() == old.ref() and delta.dtype == variable.dtype
-                and delta.shape.rank == old.shape.rank and delta.shape.is_compatible_with(old.shape)):
-            if rows is None:
-                variable.assign_sub(delta)
-            else:
-                variable.scatter_sub(tf.IndexedSlices(delta, rows))
+        if minuend.ref() == old.ref() and delta.shape == variable.shape and delta.dtype == variable.dtype:
+            variable.assign_sub(delta)
             return
-    if rows is None:
-        variable.assign(new)
-    else:
-        variable.scatter_update(tf.IndexedSlices(new, rows))
+    variable.assign(new)
 
 
 class StepEngine:
@@ -396,47 +381,16 @@ class StepEngine:
         """Updates `variable` (a `tf.Variable`) and its `slots` (`Slot`s)."""
         self.update_all([variable], [gradient], [slots], learning_rate, step)
 
-    def rows_alone(self, gradient):
-        """Whether `gradient` (sparse) updates its rows alone (see the module
-        docstring)."""
-        return (isinstance(gradient, tf.IndexedSlices) and self.rule.rule.rows_alone and not self.fused
-                and not _in_xla_context() and not tf.distribute.has_strategy())
-
-    def update_rows(self, variable, gradient, learning_rate, step):
-        """The rule on the rows of a sparse `gradient` alone: each row's
-        gradient summed over its repeats in the order they come, as making it
-        dense sums them, then ``W[rows] ← rule(W[rows], dW[rows])``."""
-        shape = tf.get_static_value(gradient.dense_shape)
-        backends.check_variable_and_gradient(variable, (None,) if shape is None else tuple(shape))
-        rows, positions = tf.unique(gradient.indices)
-        dW = tf.math.unsorted_segment_sum(tf.cast(gradient.values, variable.dtype), positions, tf.shape(rows)[0])
-        old = variable.sparse_read(rows)
-        (W,) = self.rule(old, dW, lr=learning_rate, t=step, math=Math)
-        assign_new_value(variable, old, W, rows)
-
     def update_all(self, variables, gradients, slots, learning_rate, step):
         """Updates every variable (with `slots`, one tuple of `Slot`s per
         variable).
 
-        A sparse gradient that may update its rows alone does (`update_rows`);
-        of the rest, the fused kernel takes what it can, one op per dtype (and
-        slot buffers), and the others run in one XLA computation or, without
-        XLA, as TensorFlow ops."""
-        learning_rate, step = as_float64(learning_rate), as_float64(step)
-        rows = [i for i, gradient in enumerate(gradients) if self.rows_alone(gradient)]
-        for i in rows:
-            self.update_rows(variables[i], gradients[i], learning_rate, step)
-        self.updates_by_path.update({"rows": len(rows)})
-        if rows:
-            variables, gradients, slots = ([items[i] for i in range(len(items)) if i not in rows]
-                                           for items in (variables, gradients, slots))
+        The fused kernel takes what it can, one op per dtype (and slot
+        buffers); the rest runs in one XLA computation or, without XLA, as
+        TensorFlow ops."""
         gradients = [checked_gradient(g, v) for g, v in zip(gradients, variables)]
+        learning_rate, step = as_float64(learning_rate), as_float64(step)
         fused, rest = self._split_fused(variables)
-        if rows and self.fused is None and small_model([variables[i] for i in fused]):
-            # With the sparse rows taken out, what is left for the kernel (an
-            # Embedding's Dense head) is a small model: TensorFlow ops, as
-            # `choose_path` chooses for one.
-            fused, rest = [], sorted(fused + rest)
         xla = bool(rest) and self.uses_xla([variables[i] for i in rest])
         self.updates_by_path.update({"fused": len(fused), "xla" if xla else "ops": len(rest)})
         self.updates_by_path += collections.Counter()  # drops paths that ran nothing
