@@ -220,9 +220,10 @@ def assign_new_value(variable, old, new):
     where the ops are visible, that is written as ``variable.assign_sub(Δ)``,
     the same subtraction done by the assignment itself (as Keras's own
     optimizers do), so the graph keeps neither the read of ``W`` nor a
-    separate subtraction: on a model of a few tiny variables those two ops
-    per variable are a measurable part of the step. Otherwise (eager, or a
-    rule whose ``W`` is something else) the new value is assigned."""
+    separate subtraction: two ops fewer per variable, on a model of a few
+    tiny variables whose step is mostly such per-op costs. Otherwise
+    (eager, or a rule whose ``W`` is something else) the new value is
+    assigned."""
     if not tf.executing_eagerly() and new.op.type == "Sub":
         minuend, delta = new.op.inputs
         if minuend.ref() == old.ref() and delta.shape == variable.shape and delta.dtype == variable.dtype:
