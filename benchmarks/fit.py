@@ -219,11 +219,12 @@ def rows(rates, steps=None):
         ours, keras_ = rates[(model, dtype, optimizer, "ours")], rates[(model, dtype, optimizer, "keras")]
         per_round = sorted(a / b for a, b in zip(ours, keras_))
         quartiles = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else per_round * 3
+        middle = statistics.median(per_round)
         found.append({
             "model": model, "dtype": dtype, "optimizer": optimizer,
             "steps_per_second": {"ours": statistics.median(ours), "keras": statistics.median(keras_)},
-            "ours_over_keras": statistics.median(per_round),
-            "round_ratios": {"min": per_round[0], "q1": quartiles[0], "median": statistics.median(per_round),
+            "ours_over_keras": middle,
+            "round_ratios": {"min": per_round[0], "q1": quartiles[0], "median": middle,
                              "q3": quartiles[2], "max": per_round[-1]},
             "rounds": {"ours": ours, "keras": keras_},
             **({"steps": steps[(model, dtype, optimizer, "ours")]} if steps else {}),

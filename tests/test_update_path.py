@@ -73,14 +73,20 @@ def test_each_default_path_is_the_courses_adam(shapes, path):
     assert set(optimizer._updater.updates_by_path) == {"fused" if path == "fused" else "xla"}
 
 
+def fit_course_net(optimizer):
+    """The course's network, fitted for two steps with `optimizer`."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(2, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    x = np.random.default_rng(0).standard_normal((128, 2)).astype("float32")
+    model.fit(x, (x[:, 0] > 0).astype("float32"), batch_size=64, epochs=1, verbose=0)
+    return model
+
+
 @pytest.mark.tensorflow
 def test_a_tiny_model_in_fit_runs_tensorflow_ops():
     """The course's network in fit: no kernel call at any step."""
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(5, activation="relu"),
-                              keras.layers.Dense(2, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=keras_optims.Adam(), loss="binary_crossentropy")
-    x = np.random.default_rng(0).standard_normal((128, 2)).astype("float32")
-    model.fit(x, (x[:, 0] > 0).astype("float32"), batch_size=64, epochs=1, verbose=0)
+    model = fit_course_net(keras_optims.Adam())
     assert model.optimizer.update_path == "tensorflow"
     assert set(model.optimizer._updater.updates_by_path) == {"ops"}  # Keras's fit leaves XLA off on CPU
 
@@ -90,16 +96,12 @@ def test_a_tiny_model_in_fit_runs_tensorflow_ops():
 def test_tensorflow_ops_write_each_weight_as_one_subtraction(name):
     """On the TensorFlow-ops path, traced in fit, each weight is written as
     ``assign_sub(Δ)`` (as Keras's optimizers write it), not read, subtracted
-    and assigned: two ops per variable that are a measurable part of a tiny
-    model's step. (That the values are the course's: the verification
-    suite, which traces the same update.)"""
+    and assigned: two ops fewer per variable, on a model whose step is
+    mostly such per-op costs. (That the values are the course's: the
+    verification suite, which traces the same update.)"""
     import tensorflow as tf
 
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(5, activation="relu"),
-                              keras.layers.Dense(2, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=getattr(keras_optims, name)(), loss="binary_crossentropy")
-    x = np.random.default_rng(0).standard_normal((128, 2)).astype("float32")
-    model.fit(x, (x[:, 0] > 0).astype("float32"), batch_size=64, epochs=1, verbose=0)
+    model = fit_course_net(getattr(keras_optims, name)())
     assert model.optimizer.update_path == "tensorflow"
     traced = next(cell.cell_contents for cell in model.train_function.__closure__
                   if isinstance(cell.cell_contents, tf.types.experimental.GenericFunction))
